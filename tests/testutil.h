@@ -4,7 +4,9 @@
 #ifndef MEMO_TESTUTIL_H
 #define MEMO_TESTUTIL_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -55,7 +57,7 @@ static inline void gate_destroy(gate_t *g)
     pthread_cond_destroy(&g->cv);
 }
 
-static void gate_unlock_(void *mu) { pthread_mutex_unlock((pthread_mutex_t *)mu); }
+static inline void gate_unlock_(void *mu) { pthread_mutex_unlock((pthread_mutex_t *)mu); }
 
 /* Called from a constructor: announce arrival, then block (a cancellation
  * point: pthread_cond_wait) until the gate is opened. */
@@ -112,7 +114,7 @@ typedef struct getter {
     void *value;
 } getter_t;
 
-static void *getter_main(void *p)
+static inline void *getter_main(void *p)
 {
     getter_t *g = (getter_t *)p;
     if (g->start)

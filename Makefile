@@ -1,0 +1,47 @@
+# memo -- header-only; this Makefile builds tests, the demo and benchmarks.
+#   make test     the full test matrix (installs what it lacks when root)
+#   make demo     the Lambda simulation on SQLite (the main job, no server)
+#   make bench    benchmarks (fast path, contention)
+#   make install PREFIX=/usr/local   header + pkg-config + CMake package
+PREFIX ?= /usr/local
+CC ?= cc
+BUILD := build
+VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
+
+.PHONY: all test demo bench install uninstall clean deps-test deps-demo deps-bench
+
+all: test
+
+deps-test:
+	@bash scripts/deps.sh test
+deps-demo:
+	@bash scripts/deps.sh demo
+deps-bench:
+	@bash scripts/deps.sh bench
+
+test: deps-test
+	@bash tests/run_all.sh
+
+$(BUILD)/demo: examples/demo.c examples/sqlite/sqlite_client.h include/memo.h | deps-demo
+	@mkdir -p $(BUILD)
+	gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude -Iexamples/sqlite examples/demo.c -o $@ -lsqlite3 -pthread
+
+demo: $(BUILD)/demo
+	./$(BUILD)/demo
+
+bench: deps-bench
+	@bash bench/run.sh
+
+install:
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/memo
+	install -m 644 include/memo.h $(DESTDIR)$(PREFIX)/include/memo.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' packaging/memo.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/memo.pc
+	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfigVersion.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/memo.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/memo.pc
+	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/memo
+
+clean:
+	rm -rf $(BUILD)
