@@ -232,7 +232,15 @@ typedef struct memo_stats {
  * ========================================================================== */
 
 /* Internal helpers used by the inline fast paths (defined below). */
-static int memo_i_get_slow_(memo_t *m, void **out, long timeout_ms);
+/* The slow path's result, returned by value in two registers (x86-64 SysV,
+ * AArch64) so that the caller's out variable never has its address taken on
+ * the fast path and can live in a register. */
+typedef struct memo_i_res {
+    void *v;
+    int err;
+} memo_i_res_t;
+static memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms);
+static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MEMO_I_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -268,7 +276,7 @@ static MEMO_I_INLINE int memo_get(memo_t *m, void **out)
         *out = v;
         return 0;
     }
-    return memo_i_get_slow_(m, out, -1);
+    return memo_i_get_out_(m, out, -1);
 }
 
 /** memo_get_timed(m, &v, timeout_ms): as memo_get, but if another thread's
@@ -286,7 +294,7 @@ static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
         *out = v;
         return 0;
     }
-    return memo_i_get_slow_(m, out, timeout_ms);
+    return memo_i_get_out_(m, out, timeout_ms);
 }
 
 /** memo_peek(m, &v): the value if the cell is READY (0, *v set); EAGAIN if
@@ -587,8 +595,9 @@ static inline void memo_i_count_(_Atomic(uint32_t) *c)
 
 /* The calling thread owns the cell (state BUSY word `busy`): run the
  * constructor and publish its outcome. */
-static MEMO_I_NOINLINE int memo_i_construct_(memo_t *m, uint32_t busy, void **out)
+static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy)
 {
+    memo_i_res_t r;
     memo_i_attempt_t a;
     void *v = NULL;
     int err;
@@ -613,8 +622,9 @@ static MEMO_I_NOINLINE int memo_i_construct_(memo_t *m, uint32_t busy, void **ou
          * the value's contents happen-before any use of v by a reader. */
         atomic_store_explicit(&m->slot_, v, memory_order_release);
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
-        *out = v;
-        return 0;
+        r.v = v;
+        r.err = 0;
+        return r;
     }
     /* relaxed (all): published by the release in memo_i_end_busy_. */
     uint32_t row = atomic_fetch_add_explicit(&m->nfail_row_, 1, memory_order_relaxed) + 1;
@@ -633,7 +643,9 @@ static MEMO_I_NOINLINE int memo_i_construct_(memo_t *m, uint32_t busy, void **ou
                           memory_order_relaxed);
     memo_i_count_(&m->failures_);
     memo_i_end_busy_(m, next);
-    return err;
+    r.v = NULL;
+    r.err = err;
+    return r;
 }
 
 /* The error of the attempt that ended with generation `gen`, if it failed;
@@ -649,10 +661,12 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
     return 0;
 }
 
-static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_ms)
+#define MEMO_I_RETURN_ERR_(e) do { r.v = NULL; r.err = (e); return r; } while (0)
+static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
 {
-    if (!m || !out || !m->ctor)
-        return EINVAL;
+    memo_i_res_t r;
+    if (!m || !m->ctor)
+        MEMO_I_RETURN_ERR_(EINVAL);
     uint64_t deadline = 0;
     int counted_wait = 0;
     for (;;) {
@@ -664,8 +678,9 @@ static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_
             /* acquire: pairs with the release store of slot_. */
             void *v = atomic_load_explicit(&m->slot_, memory_order_acquire);
             if (v) {
-                *out = v;
-                return 0;
+                r.v = v;
+                r.err = 0;
+                return r;
             }
             continue; /* a reset began after our load of state_ */
         }
@@ -675,7 +690,7 @@ static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_
             if (MEMO_NOW_NS() < until) {
                 int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
                 if (e)
-                    return e;
+                    MEMO_I_RETURN_ERR_(e);
             }
         }
         if (phase != MEMO_I_BUSY) {
@@ -686,7 +701,7 @@ static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_
                     memory_order_acquire, memory_order_relaxed)) {
                 /* relaxed: read back only by this thread (EDEADLK test). */
                 atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
-                return memo_i_construct_(m, busy, out);
+                return memo_i_construct_(m, busy);
             }
             continue;
         }
@@ -694,9 +709,9 @@ static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_
          * the owner clears owner_ before BUSY ends, so seeing our own id means
          * we are the owner right now: a recursive call. */
         if (atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_())
-            return EDEADLK;
+            MEMO_I_RETURN_ERR_(EDEADLK);
         if (timeout_ms == 0)
-            return ETIMEDOUT;
+            MEMO_I_RETURN_ERR_(ETIMEDOUT);
         if (timeout_ms > 0 && !deadline)
             deadline = memo_i_real_ns_() + (uint64_t)timeout_ms * 1000000u;
         if (!counted_wait) {
@@ -704,14 +719,27 @@ static MEMO_I_NOINLINE int memo_i_get_slow_(memo_t *m, void **out, long timeout_
             memo_i_count_(&m->waits_);
         }
         if (memo_i_wait_(m, s, deadline) == ETIMEDOUT)
-            return ETIMEDOUT;
+            MEMO_I_RETURN_ERR_(ETIMEDOUT);
         /* The attempt we waited on (generation g) is over.  If it failed, its
          * error is ours too; otherwise look again (READY: the value; EMPTY
          * after a cancelled constructor: take the construction over). */
         int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
         if (e)
-            return e;
+            MEMO_I_RETURN_ERR_(e);
     }
+}
+#undef MEMO_I_RETURN_ERR_
+
+/* memo_get's and memo_get_timed's way into the slow path: out is written
+ * only here, after the call, so it is never passed to a function. */
+static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
+{
+    if (!out)
+        return EINVAL;
+    memo_i_res_t r = memo_i_get_slow_(m, timeout_ms);
+    if (r.err == 0)
+        *out = r.v;
+    return r.err;
 }
 
 /* Takes a READY cell into BUSY (the caller becomes owner), clears the slot and
@@ -866,9 +894,10 @@ static inline memo_stats_t memo_stats(const memo_t *m)
         /* acquire: as in memo_get. */ \
         void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
         if (MEMO_I_UNLIKELY(p_ == NULL)) { \
-            int err_ = memo_i_get_slow_(&name##_memo, &p_, -1); \
-            if (err_) \
-                return err_; \
+            memo_i_res_t r_ = memo_i_get_slow_(&name##_memo, -1); \
+            if (r_.err) \
+                return r_.err; \
+            p_ = r_.v; \
         } \
         if (MEMO_I_IS_PTR(T)) \
             memcpy(out, &p_, MEMO_I_PSIZE(T)); \
@@ -894,19 +923,21 @@ static inline memo_stats_t memo_stats(const memo_t *m)
         /* acquire: as in memo_get. */ \
         void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
         if (MEMO_I_UNLIKELY(p_ == NULL)) \
-            memo_i_value_slow_(&name##_memo, &p_, #name); \
+            p_ = memo_i_value_slow_(&name##_memo, #name); \
         return *(T *)p_; \
     } \
     typedef int name##_memo_semicolon_
 
-static MEMO_I_NOINLINE void memo_i_value_slow_(memo_t *m, void **out, const char *name)
+static MEMO_I_NOINLINE void *memo_i_value_slow_(memo_t *m, const char *name)
 {
-    int err = memo_i_get_slow_(m, out, -1);
+    memo_i_res_t r = memo_i_get_slow_(m, -1);
+    int err = r.err;
     if (err) {
         fprintf(stderr, "memo: MEMOIZE_VALUE %s: error %d (%s)\n", name, err,
                 err == EDEADLK ? "called from its own constructor" : "unexpected");
         abort();
     }
+    return r.v;
 }
 
 #ifdef __cplusplus
