@@ -8,7 +8,7 @@ CC ?= cc
 BUILD := build
 VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
 
-.PHONY: all test demo bench install uninstall clean deps-test deps-demo deps-bench
+.PHONY: all test demo bench install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
 
 all: test
 
@@ -32,6 +32,22 @@ demo: $(BUILD)/demo
 bench: deps-bench
 	@bash bench/run.sh
 
+examples:
+	@bash tests/integration/build_examples.sh
+	@bash examples/lambda/build.sh $(BUILD)/lambda
+
+# needs PostgreSQL, Redis, libpq, hiredis, libcurl (see tests/integration/run.sh)
+integration:
+	@bash tests/integration/run.sh
+
+# the C Lambda runtime under the @vercel/fun emulator, against PostgreSQL and SQLite
+lambda:
+	@bash tests/lambda/run.sh
+
+# the Promela model of the cell protocol, checked with spin for 2 and 3 threads
+model:
+	@bash tests/model/run.sh
+
 install:
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/memo
 	install -m 644 include/memo.h $(DESTDIR)$(PREFIX)/include/memo.h
@@ -39,7 +55,23 @@ install:
 	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfig.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfigVersion.cmake
 
-uninstall:
+unexamples:
+	@bash tests/integration/build_examples.sh
+	@bash examples/lambda/build.sh $(BUILD)/lambda
+
+# needs PostgreSQL, Redis, libpq, hiredis, libcurl (see tests/integration/run.sh)
+integration:
+	@bash tests/integration/run.sh
+
+# the C Lambda runtime under the @vercel/fun emulator, against PostgreSQL and SQLite
+lambda:
+	@bash tests/lambda/run.sh
+
+# the Promela model of the cell protocol, checked with spin for 2 and 3 threads
+model:
+	@bash tests/model/run.sh
+
+install:
 	rm -f $(DESTDIR)$(PREFIX)/include/memo.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/memo.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/memo
 

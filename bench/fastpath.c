@@ -1,0 +1,354 @@
+/* bench/fastpath.c -- the cost of one get of an already-built (READY) value.
+ *
+ * Every variant runs the same loop in its own noinline function:
+ *
+ *     for (i = 0; i < n; i++) { <get the value into v>; sink = v; BARRIER(); }
+ *
+ * `sink` is a volatile global (every iteration really stores) and BARRIER() is
+ * an empty asm with a "memory" clobber (every iteration really reloads: the
+ * compiler may not keep a global in a register across it nor hoist the get
+ * out of the loop).  Both are applied identically to every variant, including
+ * the plain global load, which is the limit: what remains of a variant's cost
+ * above it is the price of the lazy-init check.
+ *
+ * Usage:
+ *   fastpath [N [RUNS]]    time every variant, N gets per run (default 100M),
+ *                          RUNS runs each (default 5), round-robin across
+ *                          variants; prints median/min/max ns per get
+ *   fastpath --one NAME N  run only variant NAME for N gets, print nothing
+ *                          (for valgrind --tool=callgrind instruction counts)
+ *   fastpath --list        print the variant names, one a line
+ */
+#define _GNU_SOURCE /* RUSAGE_THREAD etc.; memo.h needs POSIX */
+#include "memo.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __clang__
+#define BENCH_COMPILER __VERSION__
+#else
+#define BENCH_COMPILER "gcc " __VERSION__
+#endif
+#ifndef BENCH_FLAGS
+#define BENCH_FLAGS "(not recorded)"
+#endif
+
+#define NOINLINE __attribute__((noinline))
+#define BARRIER() __asm__ volatile("" ::: "memory")
+
+/* The value every getter hands out. */
+struct obj {
+    int id;
+};
+static struct obj the_obj = { 42 };
+
+/* The sink: one volatile global for all variants. */
+void *volatile sink;
+
+/* An out-of-line "expensive" constructor for the hand-written variants, so
+ * that it is not inlined into the loops (as a real connect would not be). */
+static NOINLINE struct obj *make_raw(void)
+{
+    BARRIER();
+    return &the_obj;
+}
+
+/* --- 1. plain global load: the limit ------------------------------------- */
+struct obj *g_ptr = &the_obj;
+
+static NOINLINE void run_plain(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        sink = g_ptr;
+        BARRIER();
+    }
+}
+
+/* --- 2. the seed's unsynchronized getter (racy, not thread-safe) --------- */
+static struct obj *seed_ptr;
+
+static inline struct obj *seed_get(void)
+{
+    if (seed_ptr)
+        return seed_ptr;
+    seed_ptr = make_raw();
+    return seed_ptr;
+}
+
+static NOINLINE void run_seed(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        sink = seed_get();
+        BARRIER();
+    }
+}
+
+/* --- 3. memo: MEMOIZE with a pointer type (value lives in the slot) ------ */
+static int make_obj(struct obj **out)
+{
+    *out = make_raw();
+    return 0;
+}
+MEMOIZE(static, get_obj, struct obj *, make_obj, NULL);
+
+static NOINLINE void run_memoize_ptr(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct obj *p;
+        if (get_obj(&p) == 0)
+            sink = p;
+        BARRIER();
+    }
+}
+
+/* --- 4. memo: the untyped cell, memo_get --------------------------------- */
+static int cell_ctor(void *arg, void **out)
+{
+    (void)arg;
+    *out = make_raw();
+    return 0;
+}
+static memo_t cell = MEMO_INIT(cell_ctor, NULL, NULL);
+
+static NOINLINE void run_memo_get(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        void *v;
+        if (memo_get(&cell, &v) == 0)
+            sink = v;
+        BARRIER();
+    }
+}
+
+/* --- 5. memo: MEMOIZE with a 16-byte struct (value lives beside the cell) */
+struct span {
+    const char *p;
+    size_t n;
+};
+static const char span_text[] = "postgres://db.internal:5432/app";
+
+static int make_span(struct span *out)
+{
+    (void)make_raw(); /* the expensive part, out of line */
+    out->p = span_text;
+    out->n = sizeof span_text - 1;
+    return 0;
+}
+MEMOIZE(static, get_span, struct span, make_span, NULL);
+
+static NOINLINE void run_memoize_struct(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct span s;
+        /* Both halves are used (p + n), so the whole 16-byte copy is needed. */
+        if (get_span(&s) == 0)
+            sink = (void *)(s.p + s.n);
+        BARRIER();
+    }
+}
+
+/* --- 6. pthread_once + global pointer ------------------------------------ */
+static pthread_once_t once_ctl = PTHREAD_ONCE_INIT;
+static struct obj *once_ptr;
+static void once_init(void) { once_ptr = make_raw(); }
+
+static NOINLINE void run_pthread_once(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        pthread_once(&once_ctl, once_init);
+        sink = once_ptr;
+        BARRIER();
+    }
+}
+
+/* --- 7. C11 call_once + global pointer ----------------------------------- */
+static once_flag c11_flag = ONCE_FLAG_INIT;
+static struct obj *c11_ptr;
+static void c11_init(void) { c11_ptr = make_raw(); }
+
+static NOINLINE void run_call_once(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        call_once(&c11_flag, c11_init);
+        sink = c11_ptr;
+        BARRIER();
+    }
+}
+
+/* --- 8. pthread mutex: lock, check, unlock -------------------------------- */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct obj *mu_ptr;
+
+static NOINLINE void run_mutex(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&mu);
+        if (!mu_ptr)
+            mu_ptr = make_raw();
+        struct obj *v = mu_ptr;
+        pthread_mutex_unlock(&mu);
+        sink = v;
+        BARRIER();
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+
+typedef struct variant {
+    const char *name;
+    const char *what;
+    void (*run)(uint64_t n);
+} variant_t;
+
+static const variant_t variants[] = {
+    { "plain", "plain global load (the limit)", run_plain },
+    { "seed", "seed: if (x) return x; (racy)", run_seed },
+    { "memoize_ptr", "memo MEMOIZE, pointer T", run_memoize_ptr },
+    { "memo_get", "memo memo_get(&cell, &v)", run_memo_get },
+    { "memoize_struct", "memo MEMOIZE, 16-byte struct T", run_memoize_struct },
+    { "pthread_once", "pthread_once + global", run_pthread_once },
+    { "call_once", "C11 call_once + global", run_call_once },
+    { "mutex", "pthread_mutex lock/check/unlock", run_mutex },
+};
+#define NVAR (sizeof variants / sizeof variants[0])
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            if (c) {
+                c++;
+                while (*c == ' ' || *c == '\t')
+                    c++;
+                c[strcspn(c, "\n")] = '\0';
+                snprintf(buf, len, "%s", c);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Make every getter READY (the constructors run here, outside timing). */
+static void warm_all(void)
+{
+    for (size_t v = 0; v < NVAR; v++)
+        variants[v].run(1);
+    struct obj *p;
+    struct span s;
+    if (get_obj(&p) || get_span(&s)) {
+        fprintf(stderr, "fastpath: memo getter failed\n");
+        exit(1);
+    }
+}
+
+static uint64_t parse_u64(const char *s, const char *what)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v == 0) {
+        fprintf(stderr, "fastpath: bad %s '%s'\n", what, s);
+        exit(2);
+    }
+    return (uint64_t)v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "--list") == 0) {
+        for (size_t v = 0; v < NVAR; v++)
+            printf("%s\n", variants[v].name);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--one") == 0) {
+        if (argc != 4) {
+            fprintf(stderr, "usage: fastpath --one VARIANT N\n");
+            return 2;
+        }
+        uint64_t n = parse_u64(argv[3], "N");
+        for (size_t v = 0; v < NVAR; v++) {
+            if (strcmp(variants[v].name, argv[2]) == 0) {
+                warm_all();
+                variants[v].run(n);
+                return 0;
+            }
+        }
+        fprintf(stderr, "fastpath: unknown variant '%s' (see --list)\n", argv[2]);
+        return 2;
+    }
+
+    uint64_t n = argc >= 2 ? parse_u64(argv[1], "N") : 100000000u;
+    int runs = argc >= 3 ? (int)parse_u64(argv[2], "RUNS") : 5;
+    if (runs > 101)
+        runs = 101;
+
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    printf("== fastpath: ns per get of a READY value ==\n");
+    printf("compiler : %s\n", BENCH_COMPILER);
+    printf("flags    : %s\n", BENCH_FLAGS);
+    printf("cpu      : %s (%ld online)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("measured : one thread; each variant's loop does get -> volatile global sink,\n"
+           "           then an empty asm memory clobber, %llu gets per run; %d runs per\n"
+           "           variant interleaved round-robin; CLOCK_MONOTONIC around the loop;\n"
+           "           ratio = median / median of the plain global load (same run)\n",
+           (unsigned long long)n, runs);
+
+    warm_all();
+    for (size_t v = 0; v < NVAR; v++) /* warm-up: caches, frequency */
+        variants[v].run(n / 20 + 1);
+
+    static double ns[NVAR][101];
+    for (int r = 0; r < runs; r++) {
+        for (size_t v = 0; v < NVAR; v++) {
+            uint64_t t0 = now_ns();
+            variants[v].run(n);
+            uint64_t t1 = now_ns();
+            ns[v][r] = (double)(t1 - t0) / (double)n;
+        }
+    }
+
+    double med[NVAR];
+    for (size_t v = 0; v < NVAR; v++) {
+        qsort(ns[v], (size_t)runs, sizeof(double), cmp_double);
+        med[v] = ns[v][runs / 2];
+    }
+    printf("\n%-34s %9s %8s %8s %9s\n", "variant", "ns/get", "min", "max", "x plain");
+    printf("%-34s %9s %8s %8s %9s\n", "----------------------------------", "---------",
+           "--------", "--------", "---------");
+    for (size_t v = 0; v < NVAR; v++)
+        printf("%-34s %9.3f %8.3f %8.3f %9.2f\n", variants[v].what, med[v], ns[v][0],
+               ns[v][runs - 1], med[v] / med[0]);
+
+    /* Sanity: every memo variant really served the cached value. */
+    memo_stats_t a = memo_stats(&get_obj_memo), b = memo_stats(&cell), c = memo_stats(&get_span_memo);
+    printf("\nmemo constructions during the run: MEMOIZE ptr %u, memo_get %u, MEMOIZE struct %u"
+           " (1 each expected)\n", a.attempts, b.attempts, c.attempts);
+    return 0;
+}

@@ -1,0 +1,297 @@
+/* handler.c -- answers each Lambda event from a memoized database connection.
+ *
+ * A Lambda execution environment keeps the process, and every global in it,
+ * between warm invocations.  So the connection lives in a memo cell: the first
+ * invocation of a process connects, every later one reuses the connection.  A
+ * failed connect is not cached (the next invocation tries again, after a short
+ * backoff window), and a connection found broken is invalidated so that the
+ * next invocation reconnects.
+ *
+ * Every answer carries the process id, its invocation count and how many
+ * connections it has opened, so the reuse is visible from outside. */
+#define _POSIX_C_SOURCE 200809L
+#include "handler.h"
+#include "memo.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+/* Per-process state: survives between warm invocations. */
+static long invocations;            /* events this process has answered */
+static long connections_opened;     /* database connections it has opened */
+static const char *database_url;    /* PostgreSQL when set, else SQLite */
+static const char *sqlite_path;
+/* Why the last connection attempt failed.  A plain static is enough because
+ * the runtime handles one event at a time. */
+static char db_error[512];
+
+static void set_db_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db_error, sizeof db_error, fmt, ap);
+    va_end(ap);
+    /* libpq's messages span lines ("...failed: Connection refused\n\tIs the
+     * server running..."): make them one line. */
+    char *w = db_error;
+    for (const char *r = db_error; *r; r++) {
+        int space = *r == '\n' || *r == '\t' || *r == ' ';
+        if (!space)
+            *w++ = *r;
+        else if (w > db_error && w[-1] != ' ')
+            *w++ = ' ';
+    }
+    while (w > db_error && w[-1] == ' ')
+        w--;
+    *w = '\0';
+}
+
+/* --- PostgreSQL ------------------------------------------------------------ */
+
+static int open_db(PGconn **out)
+{
+    /* DATABASE_URL is expanded in place of "dbname"; what it sets wins over
+     * the defaults before it.  fallback_application_name tags our sessions. */
+    const char *const keys[] = { "connect_timeout", "fallback_application_name", "dbname", NULL };
+    const char *const vals[] = { "5", "memo-lambda", database_url, NULL };
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c == NULL) {
+        set_db_error("out of memory");
+        return ENOMEM;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        set_db_error("%s", PQerrorMessage(c));
+        PQfinish(c);
+        return ECONNREFUSED;
+    }
+    connections_opened++;
+    *out = c;
+    return 0;
+}
+
+static void close_db(PGconn *c) { PQfinish(c); }
+
+/* get_db(&c): the process's connection; connects on first use.  After a
+ * failure, calls within 50 ms (doubling per failure up to 2 s) fail at once
+ * with the same error instead of hammering a server that is down. */
+MEMOIZE(static, get_db, PGconn *, open_db, close_db, .retry_min_ms = 50, .retry_max_ms = 2000);
+
+/* Runs the query; on success appends its fields to the answer and returns
+ * NULL, else returns an error type and writes the message. */
+static const char *query_pg(char *out, size_t outlen, char *msg, size_t msglen)
+{
+    PGconn *c;
+    if (get_db(&c) != 0) {
+        snprintf(msg, msglen, "cannot connect to PostgreSQL: %s", db_error);
+        return "DatabaseUnavailable";
+    }
+    PGresult *r = PQexec(c, "select pg_backend_pid(), count(*) from pg_stat_activity");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        snprintf(out, outlen, ",\"backend_pid\":%s,\"sessions\":%s", PQgetvalue(r, 0, 0),
+                 PQgetvalue(r, 0, 1));
+        PQclear(r);
+        return NULL;
+    }
+    snprintf(msg, msglen, "query failed: %s", PQerrorMessage(c)); /* copy before PQfinish */
+    PQclear(r);
+    if (PQstatus(c) == CONNECTION_BAD) {
+        /* The connection is dead: drop it (only if no one replaced it since)
+         * so that the next invocation reconnects. */
+        memo_invalidate(&get_db_memo, c);
+        return "DatabaseConnectionLost";
+    }
+    return "DatabaseQueryError";
+}
+
+/* --- SQLite ---------------------------------------------------------------- */
+
+static int open_sqlite(sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "create table if not exists opens(pid integer not null, at text default current_timestamp);"
+             "insert into opens(pid) values (%ld);", (long)getpid());
+    int rc = sqlite3_open_v2(sqlite_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(db, 5000); /* other processes share the file */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        set_db_error("%s: %s", sqlite_path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return EIO;
+    }
+    connections_opened++;
+    *out = db;
+    return 0;
+}
+
+static void close_sqlite(sqlite3 *db) { sqlite3_close(db); }
+
+MEMOIZE(static, get_sqlite, sqlite3 *, open_sqlite, close_sqlite, .retry_min_ms = 50, .retry_max_ms = 2000);
+
+static const char *query_sqlite(char *out, size_t outlen, char *msg, size_t msglen)
+{
+    sqlite3 *db;
+    if (get_sqlite(&db) != 0) {
+        snprintf(msg, msglen, "cannot open SQLite: %s", db_error);
+        return "DatabaseUnavailable";
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "select count(*), count(distinct pid) from opens", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        snprintf(out, outlen, ",\"db_opens\":%lld,\"db_open_pids\":%lld",
+                 sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    snprintf(msg, msglen, "query failed: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    switch (rc & 0xff) { /* the primary result code */
+    case SQLITE_IOERR: case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_CANTOPEN:
+        memo_invalidate(&get_sqlite_memo, db); /* reopen on the next invocation */
+        return "DatabaseConnectionLost";
+    default:
+        return "DatabaseQueryError";
+    }
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+/* A growable string; any allocation failure makes the result NULL. */
+typedef struct sbuf { char *p; size_t len, cap; int oom; } sbuf_t;
+
+static void sb_add(sbuf_t *b, const char *fmt, ...)
+{
+    while (!b->oom) {
+        va_list ap;
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (n >= 0 && cap - b->len <= (size_t)n)
+            cap *= 2;
+        char *p = n < 0 ? NULL : realloc(b->p, cap);
+        if (p == NULL)
+            b->oom = 1;
+        b->p = p ? p : b->p;
+        b->cap = p ? cap : b->cap;
+    }
+}
+
+static void sb_str(sbuf_t *b, const char *s) /* a JSON string literal */
+{
+    sb_add(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_add(b, "\\%c", c);
+        else if (c == '\n')
+            sb_add(b, "\\n");
+        else if (c < 0x20 || c == 0x7f)
+            sb_add(b, "\\u%04x", c);
+        else
+            sb_add(b, "%c", c);
+    }
+    sb_add(b, "\"");
+}
+
+static char *sb_done(sbuf_t *b)
+{
+    if (b->oom) {
+        free(b->p);
+        return NULL;
+    }
+    return b->p;
+}
+
+char *json_error(const char *type, const char *msg)
+{
+    sbuf_t b = { 0 };
+    sb_add(&b, "{\"errorMessage\":");
+    sb_str(&b, msg);
+    sb_add(&b, ",\"errorType\":");
+    sb_str(&b, type);
+    sb_add(&b, "}");
+    return sb_done(&b);
+}
+
+/* The event's "seq" number, or -1: a tiny reader for the test's {"seq":N},
+ * not a JSON parser. */
+static long event_seq(const char *event)
+{
+    const char *p = strstr(event, "\"seq\"");
+    if (p == NULL)
+        return -1;
+    p += 5;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return *p == ':' ? strtol(p + 1, NULL, 10) : -1;
+}
+
+/* --- the handler ----------------------------------------------------------- */
+
+int handler_init(char *msg, size_t msglen)
+{
+    database_url = getenv("DATABASE_URL");
+    if (database_url != NULL && *database_url == '\0')
+        database_url = NULL;
+    if (database_url != NULL) {
+        char *perr = NULL;
+        PQconninfoOption *opts = PQconninfoParse(database_url, &perr);
+        if (opts == NULL) {
+            /* libpq's message may quote the URL, password included: not echoed. */
+            snprintf(msg, msglen, "DATABASE_URL is not a valid PostgreSQL connection string "
+                     "(expected e.g. postgresql://user:password@host:5432/dbname)");
+            PQfreemem(perr);
+            return -1;
+        }
+        PQconninfoFree(opts);
+    } else {
+        sqlite_path = getenv("SQLITE_PATH");
+        if (sqlite_path == NULL || *sqlite_path == '\0')
+            sqlite_path = "/tmp/memo-lambda.sqlite3";
+    }
+    /* Warm the connection during INIT; if it fails, the first invocation
+     * retries (after the backoff window) and reports the error. */
+    PGconn *c;
+    sqlite3 *db;
+    if (database_url ? get_db(&c) != 0 : get_sqlite(&db) != 0)
+        fprintf(stderr, "memo-lambda[%ld]: init: database not reachable yet: %s\n",
+                (long)getpid(), db_error);
+    return 0;
+}
+
+char *handler_invoke(const char *event, char *error_type, size_t typelen)
+{
+    char fields[256] = "", msg[768];
+    invocations++;
+    const char *type = database_url ? query_pg(fields, sizeof fields, msg, sizeof msg)
+                                    : query_sqlite(fields, sizeof fields, msg, sizeof msg);
+    memo_stats_t st = database_url ? memo_stats(&get_db_memo) : memo_stats(&get_sqlite_memo);
+
+    sbuf_t b = { 0 };
+    if (type != NULL) {
+        sb_add(&b, "{\"errorMessage\":");
+        sb_str(&b, msg);
+        sb_add(&b, ",\"errorType\":");
+        sb_str(&b, type);
+        sb_add(&b, ",");
+    } else {
+        sb_add(&b, "{\"db\":\"%s\",", database_url ? "postgres" : "sqlite");
+    }
+    sb_add(&b, "\"pid\":%ld,\"invocation\":%ld,\"connections_opened\":%ld,"
+           "\"connect_attempts\":%lu,\"seq\":%ld%s}",
+           (long)getpid(), invocations, connections_opened, (unsigned long)st.attempts,
+           event_seq(event), fields);
+    snprintf(error_type, typelen, "%s", type ? type : "");
+    return sb_done(&b);
+}

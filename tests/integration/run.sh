@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# run.sh -- the `make integration` runner: memo with real clients against real
+# servers, all on loopback (127.0.0.1), all stopped at the end.
+#
+# Debian packages it needs (installs nothing itself; CI installs them first):
+#   make gcc pkg-config libcmocka-dev python3
+#   postgresql libpq-dev            (server: initdb, pg_ctl; client: libpq)
+#   redis-server redis-tools libhiredis-dev   (server, redis-cli; client: hiredis)
+#   libcurl4-openssl-dev            (client: libcurl)
+#   util-linux                      (runuser, when run as root; in every Debian)
+#
+# What it does:
+#   1. starts a throwaway PostgreSQL (initdb into a temp dir, scram-sha-256
+#      password auth, TCP on 127.0.0.1 on a free port, Unix socket in the temp
+#      dir; as the postgres user via runuser when run as root) and a
+#      redis-server (password, 127.0.0.1, a free port, no persistence);
+#   2. builds the examples (tests/integration/build_examples.sh) and the cmocka
+#      integration tests (tests/integration/test_*.c) and runs the tests;
+#   3. runs the three examples as smoke tests (http against a local
+#      HTTP/1.1 keep-alive server, tests/integration/http_server.py);
+#   4. builds and runs the tests again under -fsanitize=address,undefined
+#      (skip with MEMO_ITEST_SANITIZE=0);
+#   5. prints "N passed, N failed" and exits non-zero if any test failed.
+# The servers, the HTTP server and the temp dir go away on exit (trap), also
+# when a test fails or the script is interrupted.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+B=build/integration
+mkdir -p "$B"
+passed=0; failed=0; failures=()
+record() { # name ok(0/1) [count]
+  local n=${3:-1}
+  if [ "$2" = 0 ]; then passed=$((passed + n)); echo "ok    $1"
+  else failed=$((failed + n)); failures+=("$1"); echo "FAIL  $1"; fi
+}
+die() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# --- what must be installed -------------------------------------------------
+missing=()
+need_bin() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
+need_bin gcc gcc
+need_bin pkg-config pkg-config
+need_bin python3 python3
+need_bin redis-server redis-server
+need_bin redis-cli redis-tools
+PGBIN=""
+for d in "$(pg_config --bindir 2>/dev/null)" $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
+  if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then PGBIN=$d; break; fi
+done
+[ -n "$PGBIN" ] || missing+=("initdb/pg_ctl (apt-get install postgresql)")
+if [ "$(id -u)" = 0 ]; then
+  need_bin runuser util-linux
+  id postgres >/dev/null 2>&1 || missing+=("the postgres user (apt-get install postgresql)")
+fi
+for spec in "libpq|libpq-dev" "hiredis|libhiredis-dev" "libcurl|libcurl4-openssl-dev" "cmocka|libcmocka-dev"; do
+  pkg-config --exists "${spec%%|*}" 2>/dev/null || missing+=("pkg-config module ${spec%%|*} (apt-get install ${spec##*|})")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: missing:" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  die "install the packages listed at the top of tests/integration/run.sh"
+fi
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# --- servers ------------------------------------------------------------------
+TMP=$(mktemp -d /tmp/memo-itest.XXXXXX) || die "mktemp failed"
+chmod 755 "$TMP"
+REDIS_PID=""; HTTP_PID=""
+cleanup() {
+  [ -x "$TMP/pgctl.sh" ] && "$TMP/pgctl.sh" stop-if-running >/dev/null 2>&1
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
+  [ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null && wait "$HTTP_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -p "$TMP/pg" "$TMP/redis"
+printf '%s\n' "$PW" > "$TMP/pg/pw"
+if [ "$(id -u)" = 0 ]; then AS_PG="runuser -u postgres --"; chown -R postgres: "$TMP/pg"; else AS_PG=""; fi
+PGPORT_=$(free_port)
+# pgctl.sh start|stop|stop-if-running|status: the tests stop and start the
+# server through it (retry test); it always uses the same port and dirs.
+cat > "$TMP/pgctl.sh" <<EOF
+#!/bin/sh
+PGCTL="$AS_PG $PGBIN/pg_ctl -D $TMP/pg/data"
+case "\$1" in
+  start) exec \$PGCTL -o "-p $PGPORT_ -k $TMP/pg -c listen_addresses=127.0.0.1 -c fsync=off" -l $TMP/pg/log -w -t 30 start ;;
+  stop) exec \$PGCTL -m fast -w stop ;;
+  stop-if-running) \$PGCTL status >/dev/null 2>&1 && exec \$PGCTL -m immediate -w stop; exit 0 ;;
+  status) exec \$PGCTL status ;;
+esac
+exit 2
+EOF
+chmod 755 "$TMP/pgctl.sh"
+echo "== PostgreSQL: initdb, start on 127.0.0.1:$PGPORT_"
+$AS_PG "$PGBIN/initdb" -D "$TMP/pg/data" -A scram-sha-256 --pwfile="$TMP/pg/pw" -U app -E UTF8 \
+    --locale=C >"$TMP/initdb.log" 2>&1 || { cat "$TMP/initdb.log"; die "initdb failed"; }
+"$TMP/pgctl.sh" start >/dev/null || { cat "$TMP/pg/log"; die "PostgreSQL did not start"; }
+
+REDIS_PORT_=$(free_port)
+echo "== redis-server: start on 127.0.0.1:$REDIS_PORT_"
+redis-server --port "$REDIS_PORT_" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    --dir "$TMP/redis" --logfile "$TMP/redis/log" --requirepass "$PW" &
+REDIS_PID=$!
+for _ in $(seq 100); do
+  [ "$(REDISCLI_AUTH=$PW redis-cli -h 127.0.0.1 -p "$REDIS_PORT_" ping 2>/dev/null)" = PONG ] && break
+  sleep 0.1
+done
+[ "$(REDISCLI_AUTH=$PW redis-cli -h 127.0.0.1 -p "$REDIS_PORT_" ping 2>/dev/null)" = PONG ] ||
+  { cat "$TMP/redis/log"; die "redis-server did not start"; }
+
+echo "== HTTP/1.1 keep-alive server (python3)"
+python3 tests/integration/http_server.py "$TMP/http.port" "$TMP/http.conns" 2>"$TMP/http.log" &
+HTTP_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/http.port" ] && break; sleep 0.1; done
+[ -s "$TMP/http.port" ] || { cat "$TMP/http.log"; die "the HTTP server did not start"; }
+HTTP_PORT_=$(cat "$TMP/http.port")
+
+export DATABASE_URL="postgresql://app:$PW@127.0.0.1:$PGPORT_/postgres"
+export ITEST_PG_PORT=$PGPORT_ ITEST_PG_PASSWORD=$PW ITEST_PG_CTL=$TMP/pgctl.sh ITEST_TMP=$TMP
+export REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS_PORT_ REDIS_PASSWORD=$PW
+unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSSLMODE
+
+# --- build --------------------------------------------------------------------
+echo "== build examples"
+if bash tests/integration/build_examples.sh >"$B/examples.log" 2>&1; then record "build examples" 0
+else cat "$B/examples.log"; record "build examples" 1; fi
+
+# name | sources | pkg-config modules
+suites=(
+  "postgres|tests/integration/test_postgres.c|libpq"
+  "redis|tests/integration/test_redis.c|hiredis"
+)
+WARN="-Wall -Wextra -Wpedantic -Werror"
+# build_and_run LABEL CFLAGS [ENV...]: builds every suite with CFLAGS, runs it.
+build_and_run() {
+  local label=$1 flags=$2 s sname srcs mods exe out rc p f
+  shift 2
+  for s in "${suites[@]}"; do
+    IFS='|' read -r sname srcs mods <<<"$s"
+    exe="$B/$label-$sname"
+    # shellcheck disable=SC2046,SC2086
+    if ! gcc -std=c11 $flags $WARN -Iinclude -Itests/integration $(pkg-config --cflags $mods cmocka) \
+         $srcs -o "$exe" $(pkg-config --libs $mods cmocka) -pthread 2>"$exe.build.log"; then
+      sed 's/^/    /' "$exe.build.log" | head -30
+      record "[$label] $sname: build" 1; continue
+    fi
+    out=$(env "$@" timeout 150 "$exe" 2>&1); rc=$?
+    printf '%s\n' "$out" > "$exe.log"
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    p=${p:-0}; f=${f:-0}
+    if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed, timed out or sanitizer report
+    printf '%s\n' "$out" | grep -E '^\[ *(OK|FAILED|RUN) *\]|^# ' | grep -vE '^\[ RUN' | sed "s/^/    [$label] /"
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" != 0 ]; then
+      failures+=("[$label] $sname")
+      echo "FAIL  [$label] $sname: $p passed, $f failed (rc=$rc); output:"
+      printf '%s\n' "$out" | tail -60 | sed 's/^/    /'
+    else
+      echo "ok    [$label] $sname: $p passed"
+    fi
+  done
+}
+
+echo "== integration tests (gcc -O2)"
+build_and_run O2 "-O2 -g"
+
+# --- the examples as smoke tests ---------------------------------------------
+echo "== examples against the servers"
+EX=build/examples
+# smoke NAME EXPECT_RC GREP_PATTERN COMMAND...: runs COMMAND, checks its exit
+# code and that its output matches the pattern.
+smoke() {
+  local name=$1 want_rc=$2 pat=$3 out rc
+  shift 3
+  out=$(timeout 60 "$@" 2>&1); rc=$?
+  printf '%s\n' "$out" > "$B/smoke-${name//[^A-Za-z0-9]/_}.log"
+  if [ "$rc" = "$want_rc" ] && printf '%s\n' "$out" | grep -qE -- "$pat"; then
+    printf '%s\n' "$out" | tail -2 | sed 's/^/    /'
+    record "example: $name" 0
+  else
+    echo "    exit $rc (want $want_rc), output does not match /$pat/:"
+    printf '%s\n' "$out" | tail -15 | sed 's/^/    /'
+    record "example: $name" 1
+  fi
+}
+if [ -x $EX/postgres ]; then
+  smoke "postgres, 20 queries, 1 connection" 0 '^connections opened: 1, connect attempts: 1, failed queries: 0$' \
+    $EX/postgres 20 "select 1"
+  smoke "postgres, server kills the connection, it reconnects" 1 '^connections opened: 3, connect attempts: 3, failed queries: 3$' \
+    $EX/postgres 3 "select pg_terminate_backend(pg_backend_pid())"
+  smoke "postgres, wrong password fails cleanly" 1 'password authentication failed' \
+    env DATABASE_URL="postgresql://app:wrong@127.0.0.1:$PGPORT_/postgres" $EX/postgres 2
+else record "example: postgres (not built)" 1; fi
+if [ -x $EX/redis ]; then
+  smoke "redis, 20 commands, 1 connection" 0 '^connections opened: 1, connect attempts: 1, failed commands: 0$' \
+    $EX/redis 20
+  smoke "redis, no password fails cleanly" 1 'NOAUTH' env -u REDIS_PASSWORD $EX/redis 2
+else record "example: redis (not built)" 1; fi
+if [ -x $EX/http ]; then
+  : > "$TMP/http.conns"
+  smoke "http, 20 GETs, CURLINFO_NUM_CONNECTS sum 1" 0 \
+    'new connections in all \(CURLINFO_NUM_CONNECTS\): 1, failed: 0$' $EX/http "http://127.0.0.1:$HTTP_PORT_/" 20
+  n=$(wc -l < "$TMP/http.conns")
+  if [ "$n" = 1 ]; then record "example: http, server saw 1 TCP connection for 20 GETs" 0
+  else echo "    the server saw $n connections"; record "example: http, server saw 1 TCP connection for 20 GETs" 1; fi
+else record "example: http (not built)" 1; fi
+
+# --- again under the sanitizers -------------------------------------------------
+if [ "${MEMO_ITEST_SANITIZE:-1}" != 0 ]; then
+  echo "== integration tests (gcc -fsanitize=address,undefined)"
+  build_and_run asan-ubsan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
+echo "${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,391 @@
+'use strict';
+// test.js -- runs examples/lambda's C custom runtime under @vercel/fun (a local
+// Lambda emulator: real Runtime API, a pool of bootstrap processes frozen with
+// SIGSTOP between invocations) and checks that each process opens its database
+// connection once and reuses it.  Started by run.sh, which builds the bootstrap
+// and runs a throwaway PostgreSQL; configuration comes from the environment:
+//
+//   TASK_DIR          folder holding the `bootstrap` binary (required)
+//   DATABASE_URL      the good PostgreSQL URL (password auth, application_name unset)
+//   BAD_PASSWORD_URL  the same with a wrong password
+//   DOWN_URL          a URL whose port has no server
+//   PG_LOG            the server's log file (log_connections=on)
+//   SQLITE_PATH       a fresh SQLite file for the SQLite run
+//   INVOCATIONS, CONCURRENCY   default 200 and 8
+//
+// Ends with "N passed, N failed"; the exit status is 1 on any failure.
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const { createFunction } = require('@vercel/fun');
+
+const env = process.env;
+const TASK_DIR = env.TASK_DIR;
+const N = Number(env.INVOCATIONS || 200);
+const CONCURRENCY = Number(env.CONCURRENCY || 8);
+const INVOKE_TIMEOUT_MS = 30000;
+const APP = 'memo-lambda'; // the handler's fallback_application_name
+
+let passed = 0;
+let failed = 0;
+const summary = [];
+
+function check(name, ok, detail) {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${!ok && detail !== undefined ? ` -- ${detail}` : ''}`);
+  return ok;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// --- driving the emulator ---------------------------------------------------
+
+async function withFunction(name, variables, body) {
+  const fn = await createFunction({
+    FunctionName: name,
+    Code: { Directory: TASK_DIR },
+    Handler: 'x', // a custom runtime ignores it (it is _HANDLER)
+    Runtime: 'provided',
+    Environment: { Variables: variables }, // the bootstrap's env is this, not ours
+  });
+  try {
+    return await body(fn);
+  } finally {
+    await destroy(fn);
+  }
+}
+
+// fn.destroy() drains the pool, which waits for every borrowed process: a
+// bootstrap that never answers would hang it.  Then kill our children by pid
+// (generic-pool's list of them is internal) so that their invocations end.
+async function destroy(fn) {
+  const done = fn.destroy().then(() => true);
+  if (await Promise.race([done, sleep(10000).then(() => false)])) return;
+  console.log(`destroy of ${fn.functionName} stalled: killing its processes`);
+  for (const res of fn.provider.pool._allObjects || []) {
+    try { process.kill(res.obj.pid, 'SIGKILL'); } catch { /* gone already */ }
+  }
+  await done;
+}
+
+async function invokeOne(fn, seq) {
+  const t0 = process.hrtime.bigint();
+  let timer;
+  try {
+    const r = await Promise.race([
+      fn.invoke({ InvocationType: 'RequestResponse', Payload: JSON.stringify({ seq }) }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${INVOKE_TIMEOUT_MS} ms`)), INVOKE_TIMEOUT_MS);
+      }),
+    ]);
+    let body;
+    try { body = JSON.parse(String(r.Payload)); } catch { body = { unparsable: String(r.Payload) }; }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    return { seq, ok: !r.FunctionError, functionError: r.FunctionError, body, ms };
+  } catch (e) {
+    return { seq, ok: false, functionError: 'Invoke', body: { errorMessage: String(e.message || e) }, ms: 0 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// count invocations, `concurrency` at a time; results in seq order.
+async function invokeMany(fn, count, concurrency, seq0 = 0) {
+  const results = new Array(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await invokeOne(fn, seq0 + i);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return results;
+}
+
+// --- looking at the results -------------------------------------------------
+
+function byPid(results) {
+  const m = new Map();
+  for (const r of results) {
+    if (typeof r.body.pid !== 'number') continue;
+    if (!m.has(r.body.pid)) m.set(r.body.pid, []);
+    m.get(r.body.pid).push(r);
+  }
+  for (const list of m.values()) list.sort((a, b) => a.body.invocation - b.body.invocation);
+  return m;
+}
+
+const maxOf = (list, f) => list.reduce((m, r) => Math.max(m, f(r)), 0);
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+// Latency of cold invocations (a process's first: start, init, connect) and
+// warm ones (the connection reused), as the caller of fn.invoke() saw it.
+function latency(results) {
+  const q = (list, p) => list[Math.min(list.length - 1, Math.floor(p * list.length))].toFixed(1);
+  const part = (name, list) => {
+    const ms = list.map((r) => r.ms).sort((a, b) => a - b);
+    return ms.length ? `${name} p50 ${q(ms, 0.5)} ms, p99 ${q(ms, 0.99)} ms` : `${name} n/a`;
+  };
+  const ok = results.filter((r) => r.ok);
+  return `${part('cold', ok.filter((r) => r.body.invocation === 1))}; ` +
+    `${part('warm', ok.filter((r) => r.body.invocation > 1))}`;
+}
+
+function firstFailure(results) {
+  const r = results.find((x) => !x.ok);
+  return r ? `seq ${r.seq}: ${r.functionError} ${JSON.stringify(r.body)}` : '';
+}
+
+function pgLogCount(re) {
+  const text = fs.readFileSync(env.PG_LOG, 'utf8');
+  return text.split('\n').filter((l) => re.test(l)).length;
+}
+const AUTHORIZED = new RegExp(`connection authorized: .*application_name=${APP}`);
+const BAD_PASSWORD = /password authentication failed for user/;
+
+function psql(sql) {
+  return execFileSync('psql', ['-XAtq', '-d', env.DATABASE_URL, '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+// Checks shared by the PostgreSQL and SQLite runs of `count` good invocations.
+// `procs` is the number of bootstrap processes alive in fun's pool (its size):
+// normally the processes that answered, but one started near the end may have
+// had nothing left to answer (it still connected, during INIT).
+function checkReuse(label, fn, results, count) {
+  const pids = byPid(results);
+  const max = fn.provider.pool.max;
+  const procs = fn.provider.pool.size;
+  check(`${label}: all ${count} invocations succeeded`, results.every((r) => r.ok),
+    `${results.filter((r) => !r.ok).length} failed; first: ${firstFailure(results)}`);
+  check(`${label}: every answer belongs to its event`, results.every((r) => r.body.seq === r.seq));
+  check(`${label}: ${pids.size} bootstrap processes answered, ${procs} alive <= pool max ${max}`,
+    pids.size >= 1 && pids.size <= procs && procs <= max && [...pids.keys()].every(alive));
+  const counted = [...pids.values()].every((list) => list.every((r, i) => r.body.invocation === i + 1));
+  check(`${label}: each process counted its own invocations 1..k (globals survive warm invocations)`, counted);
+  const opened = [...pids.values()].reduce((s, list) => s + maxOf(list, (r) => r.body.connections_opened), 0);
+  check(`${label}: connections opened ${opened} == processes ${pids.size} (not invocations ${count})`,
+    opened === pids.size && [...pids.values()].every((l) => l.every((r) => r.body.connections_opened === 1)));
+  return { pids, opened, procs };
+}
+
+// --- the scenarios -------------------------------------------------------------
+
+async function postgresRun() {
+  await withFunction('memo-pg', { DATABASE_URL: env.DATABASE_URL }, async (fn) => {
+    const before = pgLogCount(AUTHORIZED);
+    const t0 = Date.now();
+    const results = await invokeMany(fn, N, CONCURRENCY);
+    const secs = (Date.now() - t0) / 1000;
+    const { pids, opened, procs } = checkReuse('postgres', fn, results, N);
+    const backends = new Set(results.filter((r) => r.ok).map((r) => r.body.backend_pid));
+    const oneBackendEach = [...pids.values()].every((l) => new Set(l.map((r) => r.body.backend_pid)).size === 1);
+    check(`postgres: each process used one server backend; ${backends.size} backends in all`,
+      oneBackendEach && backends.size === pids.size);
+    const logged = pgLogCount(AUTHORIZED) - before;
+    check(`postgres: server log shows ${logged} connections == processes ${procs}`, logged === procs);
+    summary.push(`postgres: ${N} invocations (${CONCURRENCY} at a time) in ${secs.toFixed(1)} s, ` +
+      `${procs} processes, ${opened} connections opened, server saw ${logged}; ${latency(results)}`);
+
+    // A broken connection: the server ends every session of ours.  Each
+    // process's next invocation fails, invalidates, and the one after reconnects.
+    const killed = Number(psql(`select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = '${APP}'`));
+    for (let i = 0; i < 50 && Number(psql(`select count(*) from pg_stat_activity where application_name = '${APP}'`)) > 0; i++) await sleep(100);
+    check(`broken connection: server terminated ${killed} sessions == processes ${procs}`, killed === procs);
+    const n2 = procs * 4;
+    const again = await invokeMany(fn, n2, procs, N);
+    const pids2 = byPid(again);
+    const errors = again.filter((r) => !r.ok);
+    check('broken connection: no new processes (handled errors keep them)',
+      fn.provider.pool.size === procs && new Set([...pids.keys(), ...pids2.keys()]).size <= procs &&
+      [...pids.keys(), ...pids2.keys()].every(alive));
+    check(`broken connection: ${errors.length} errors, all DatabaseConnectionLost, Handled`,
+      errors.length >= 1 && errors.every((r) => r.functionError === 'Handled' && r.body.errorType === 'DatabaseConnectionLost'),
+      firstFailure(again));
+    const pattern = [...pids2.values()].every((list) =>
+      !list[0].ok && list.slice(1).every((r) => r.ok && r.body.connections_opened === 2));
+    check('broken connection: each process failed once, then reconnected once (connections_opened 2)', pattern);
+    const logged2 = pgLogCount(AUTHORIZED) - before;
+    check(`broken connection: server log shows ${logged2} connections == processes + reconnects (${procs} + ${errors.length})`,
+      logged2 === procs + errors.length);
+    summary.push(`broken connection: ${killed} sessions terminated; ${n2} invocations: ${errors.length} errors ` +
+      `(one per process), ${errors.length} reconnects`);
+  });
+}
+
+async function sqliteRun() {
+  await withFunction('memo-sqlite', { SQLITE_PATH: env.SQLITE_PATH }, async (fn) => {
+    const t0 = Date.now();
+    const results = await invokeMany(fn, N, CONCURRENCY);
+    const secs = (Date.now() - t0) / 1000;
+    const { opened, procs } = checkReuse('sqlite', fn, results, N);
+    const last = await invokeOne(fn, N);
+    check(`sqlite: the database file recorded ${last.body.db_opens} opens == processes ${procs}`,
+      last.ok && last.body.db_opens === procs && last.body.db_open_pids === procs, JSON.stringify(last.body));
+    summary.push(`sqlite: ${N} invocations (${CONCURRENCY} at a time) in ${secs.toFixed(1)} s, ` +
+      `${procs} processes, ${opened} connections opened, file recorded ${last.body.db_opens}; ${latency(results)}`);
+  });
+}
+
+// A database that refuses us: every invocation is an error through the
+// Runtime API, and the processes live on.
+async function refusedRun(label, url, count, concurrency, messageRe) {
+  await withFunction(`memo-${label.replace(/\W+/g, '-')}`, { DATABASE_URL: url }, async (fn) => {
+    const before = pgLogCount(BAD_PASSWORD);
+    const results = await invokeMany(fn, count, concurrency);
+    const pids = byPid(results);
+    check(`${label}: all ${count} invocations returned a Handled DatabaseUnavailable error`,
+      results.every((r) => r.functionError === 'Handled' && r.body.errorType === 'DatabaseUnavailable'),
+      firstFailure(results.filter((r) => r.functionError !== 'Handled' || r.body.errorType !== 'DatabaseUnavailable')));
+    check(`${label}: the error message says why`, results.every((r) => messageRe.test(r.body.errorMessage || '')),
+      results[0] && results[0].body.errorMessage);
+    check(`${label}: ${pids.size} processes, all alive and still in the pool (no crash)`,
+      pids.size >= 1 && pids.size <= fn.provider.pool.size && fn.provider.pool.size <= fn.provider.pool.max &&
+      [...pids.keys()].every(alive) && [...pids.values()].every((l) => l.every((r, i) => r.body.invocation === i + 1)));
+    check(`${label}: no connection opened`, results.every((r) => r.body.connections_opened === 0));
+    const attempts = [...pids.values()].reduce((s, l) => s + maxOf(l, (r) => r.body.connect_attempts), 0);
+    let thrown;
+    try { await fn({ seq: -1 }); } catch (e) { thrown = e; }
+    check(`${label}: fn() throws the error (${thrown && thrown.name})`,
+      thrown !== undefined && thrown.name === 'DatabaseUnavailable' && messageRe.test(thrown.message));
+    let line = `${label}: ${count} invocations -> ${count} errors, ${pids.size} processes alive, ` +
+      `${attempts} connection attempts (backoff window after each failure)`;
+    if (label === 'bad password') {
+      const logged = pgLogCount(BAD_PASSWORD) - before;
+      // the extra fn() call above may have made one more attempt
+      check(`${label}: server log shows ${logged} failed logins ~ attempts reported ${attempts}`,
+        logged >= attempts && logged <= attempts + 1);
+      line += `, server saw ${logged} failed logins`;
+    }
+    summary.push(line);
+  });
+}
+
+// A malformed DATABASE_URL is a configuration error: the bootstrap reports it
+// to .../init/error and exits; each invocation gets a fresh process.
+async function malformedRun() {
+  const secret = 'sekrit-password';
+  const url = `postgres//app:${secret}@127.0.0.1/app`;
+  await withFunction('memo-malformed', { DATABASE_URL: url }, async (fn) => {
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await invokeOne(fn, i));
+    check('malformed URL: every invocation returned an Unhandled Runtime.InitError',
+      results.every((r) => r.functionError === 'Unhandled' && r.body.errorType === 'Runtime.InitError'),
+      firstFailure(results));
+    check('malformed URL: the message names DATABASE_URL and hides the password',
+      results.every((r) => /DATABASE_URL/.test(r.body.errorMessage) && !r.body.errorMessage.includes(secret)),
+      results[0].body.errorMessage);
+    check('malformed URL: the failed processes were removed from the pool', fn.provider.pool.size === 0);
+    summary.push(`malformed URL: 3 invocations -> 3 init errors, processes replaced each time`);
+  });
+}
+
+// The Runtime API itself failing, against a small fake API (not fun): the
+// runtime must report each failure on stderr, pause before the next GET (no
+// spinning), retry a failed POST, refuse a request id it cannot put in a URL,
+// and carry on.
+async function runtimeApiFaultRun() {
+  const http = require('node:http');
+  const path = require('node:path');
+  const { spawn } = require('node:child_process');
+  const NEXT = '/2018-06-01/runtime/invocation/next';
+  const gets = []; // arrival times
+  const unexpected = [];
+  const held = [];
+  let posts = 0;
+  let response = null;
+  let finished;
+  const done = new Promise((resolve) => { finished = resolve; });
+  // GETs: 500, dropped, dropped, event req-1, an id with "/" in it, then held.
+  const plan = ['500', 'drop', 'drop', 'event', 'bad-id'];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === NEXT) {
+        gets.push(Date.now());
+        const step = plan[gets.length - 1];
+        if (step === '500') { res.statusCode = 500; res.end('{"errorType":"Boom"}'); }
+        else if (step === 'drop') req.socket.destroy();
+        else if (step === 'event') { res.setHeader('Lambda-Runtime-Aws-Request-Id', 'req-1'); res.end('{"seq":7}'); }
+        else if (step === 'bad-id') { res.setHeader('Lambda-Runtime-Aws-Request-Id', '../../init/error'); res.end('{}'); }
+        else { held.push(res); finished(); }
+      } else if (req.method === 'POST' && req.url === '/2018-06-01/runtime/invocation/req-1/response') {
+        posts++;
+        res.statusCode = posts === 1 ? 503 : 202; // the first POST fails
+        if (posts > 1) response = body;
+        res.end();
+      } else {
+        unexpected.push(`${req.method} ${req.url}`);
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const child = spawn(path.join(TASK_DIR, 'bootstrap'), [], {
+    env: { PATH: env.PATH, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.address().port}`,
+      SQLITE_PATH: path.join(path.dirname(env.SQLITE_PATH), 'api-faults.sqlite3') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => { stderr += c; });
+  const t0 = Date.now();
+  await Promise.race([done, sleep(15000)]);
+  const stillRunning = child.exitCode === null && child.signalCode === null;
+  child.kill('SIGKILL'); // our own child, by its pid
+  for (const res of held) res.destroy();
+  server.close();
+  server.closeAllConnections();
+
+  check('runtime API faults: the runtime went on to the held GET and was still running',
+    gets.length === plan.length + 1 && stillRunning, `${gets.length} GETs, running ${stillRunning}`);
+  const toEvent = gets.length >= 4 ? gets[3] - gets[0] : 0;
+  check(`runtime API faults: paused between failed GETs (${toEvent} ms from the first GET to the event, >= 250)`,
+    toEvent >= 250);
+  check('runtime API faults: each failure explained on stderr',
+    /GET http:\/\/[^ ]+\/invocation\/next: HTTP 500/.test(stderr) &&
+    /invocation\/next failed: Server returned nothing/.test(stderr) &&
+    /POST [^ ]+\/invocation\/req-1\/response: HTTP 503/.test(stderr) &&
+    /without a valid Lambda-Runtime-Aws-Request-Id/.test(stderr), stderr);
+  let answer = {};
+  try { answer = JSON.parse(response); } catch { /* checked below */ }
+  check('runtime API faults: the failed POST was retried and the answer delivered',
+    posts === 2 && answer.seq === 7 && answer.db === 'sqlite', `${posts} POSTs, ${response}`);
+  check('runtime API faults: no request outside the protocol (the bad id was not used)',
+    unexpected.length === 0, unexpected.join(', '));
+  summary.push(`runtime API faults: ${gets.length} GETs, ${posts} POSTs in ${Date.now() - t0} ms; ` +
+    `500 / dropped / bad request id all survived`);
+}
+
+async function main() {
+  if (!TASK_DIR || !fs.existsSync(`${TASK_DIR}/bootstrap`)) {
+    check('TASK_DIR/bootstrap exists', false, TASK_DIR);
+  } else {
+    const scenarios = [];
+    if (env.DATABASE_URL) {
+      scenarios.push(postgresRun,
+        () => refusedRun('bad password', env.BAD_PASSWORD_URL, 40, CONCURRENCY, /password authentication failed/),
+        () => refusedRun('server down', env.DOWN_URL, 16, 4, /Connection refused/),
+        malformedRun);
+    }
+    scenarios.splice(1, 0, sqliteRun);
+    scenarios.push(runtimeApiFaultRun);
+    for (const s of scenarios) {
+      try {
+        await s();
+      } catch (e) {
+        check(`scenario ${s.name || 'fault'} ran`, false, e.stack);
+      }
+    }
+  }
+  console.log('\nsummary:');
+  for (const line of summary) console.log(`  ${line}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main();
