@@ -55,23 +55,7 @@ install:
 	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfig.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' packaging/memoConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/memo/memoConfigVersion.cmake
 
-unexamples:
-	@bash tests/integration/build_examples.sh
-	@bash examples/lambda/build.sh $(BUILD)/lambda
-
-# needs PostgreSQL, Redis, libpq, hiredis, libcurl (see tests/integration/run.sh)
-integration:
-	@bash tests/integration/run.sh
-
-# the C Lambda runtime under the @vercel/fun emulator, against PostgreSQL and SQLite
-lambda:
-	@bash tests/lambda/run.sh
-
-# the Promela model of the cell protocol, checked with spin for 2 and 3 threads
-model:
-	@bash tests/model/run.sh
-
-install:
+uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/memo.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/memo.pc
 	rm -rf $(DESTDIR)$(PREFIX)/lib/cmake/memo
 
