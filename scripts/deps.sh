@@ -8,7 +8,7 @@ what=${1:-test}
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 case "$what" in
-  test)  pkgs="make gcc g++ clang libclang-rt-14-dev libcmocka-dev pkg-config" ;;
+  test)  pkgs="make gcc g++ clang libclang-rt-14-dev libcmocka-dev pkg-config valgrind" ;;
   demo)  pkgs="make gcc libsqlite3-dev" ;;
   bench) pkgs="make gcc valgrind" ;;
   *) echo "deps.sh: unknown target '$what'" >&2; exit 2 ;;

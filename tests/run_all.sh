@@ -60,6 +60,22 @@ for cfg in "${configs[@]}"; do
   done
 done
 
+# valgrind memcheck on the gcc -O2 binaries: no errors, no definite leaks
+# (stress rounds scaled down by MEMO_TEST_LIGHT: valgrind serializes threads).
+if command -v valgrind >/dev/null 2>&1 && [ -x "$B/gcc-O2-cell" ]; then
+  for s in "${suites[@]}"; do
+    sname=${s%%|*}
+    out=$(MEMO_TEST_LIGHT=1 timeout 600 valgrind -q --error-exitcode=99 --leak-check=full \
+          --errors-for-leak-kinds=definite "$B/gcc-O2-$sname" 2>&1); rc=$?
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1); p=${p:-0}
+    if [ $rc -eq 0 ]; then echo "[valgrind] $sname: $p passed"; passed=$((passed + p))
+    else echo "[valgrind] $sname: FAILED (rc=$rc)"; printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -30 | sed 's/^/    /'
+         failed=$((failed + 1)); failures+=("valgrind/$sname"); fi
+  done
+else
+  echo "[valgrind] skipped: valgrind not installed (apt-get install -y valgrind)"
+fi
+
 # The header alone, strict flags, each standard; and in C++.
 hdr_flags="-Wall -Wextra -Wpedantic -Werror -Wsign-conversion -Wstrict-prototypes -Wshadow -Iinclude"
 printf '#include "memo.h"\nint main(void) { return 0; }\n' > "$B/header_only.c"
