@@ -9,7 +9,7 @@
  *   plain global   a plain load of a global pointer (the limit)
  *   pthread_once   pthread_once(&once, init) then a load of the global
  *
- * Each thread does M gets (default 50M):
+ * Each thread does M gets (default 200M):
  *     for (i = 0; i < M; i++) { <get v>; tl_sink = v; BARRIER(); }
  * (memo: `if (get_obj(&v) == 0) tl_sink = v; else bad = 1;`, as fastpath.c)
  * into a volatile _Thread_local sink (no shared cache line is written),
@@ -18,9 +18,10 @@
  * sysconf) and 2N (oversubscribed).  Each (variant, threads) point runs ROUNDS
  * times (default 3), round-robin over variants; the median round is shown.
  *
- * Reported: total gets/s = threads * M / wall time (barrier release to last
- * join); per-thread ns/get = a thread's own wall time / M, averaged over
- * threads (it grows when threads outnumber CPUs: time spent descheduled);
+ * Reported: total gets/s = threads * M / wall time (first thread's start
+ * after the barrier to the last thread's end); per-thread ns/get = a
+ * thread's own wall time / M, averaged over threads (it grows when threads
+ * outnumber CPUs: time spent descheduled);
  * cpu ns/get = the same with the thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
  *
  * Usage: scaling [M [ROUNDS]]
@@ -137,7 +138,7 @@ struct thread_arg {
     const struct variant *var;
     pthread_barrier_t *bar;
     uint64_t n;
-    uint64_t wall_ns, cpu_ns;
+    uint64_t start_ns, end_ns, cpu_ns;
     int bad;
 };
 
@@ -148,7 +149,8 @@ static void *worker(void *p)
     uint64_t w0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     a->bad = a->var->run(a->n);
     a->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
-    a->wall_ns = clock_ns(CLOCK_MONOTONIC) - w0;
+    a->end_ns = clock_ns(CLOCK_MONOTONIC);
+    a->start_ns = w0;
     if (tl_sink != &the_obj)
         a->bad = 1;
     return NULL;
@@ -173,16 +175,20 @@ static int run_round(const struct variant *var, int threads, uint64_t n, struct 
         }
     }
     pthread_barrier_wait(&bar);
-    uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
     double wsum = 0, csum = 0;
+    uint64_t first = UINT64_MAX, last = 0;
     int bad = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
-        wsum += (double)ta[i].wall_ns;
+        wsum += (double)(ta[i].end_ns - ta[i].start_ns);
         csum += (double)ta[i].cpu_ns;
         bad |= ta[i].bad;
+        if (ta[i].start_ns < first)
+            first = ta[i].start_ns;
+        if (ta[i].end_ns > last)
+            last = ta[i].end_ns;
     }
-    double wall = (double)(clock_ns(CLOCK_MONOTONIC) - t0);
+    double wall = (double)(last - first);
     pthread_barrier_destroy(&bar);
     r->gets_per_s = (double)threads * (double)n / (wall / 1e9);
     r->thread_ns = wsum / threads / (double)n;
@@ -216,7 +222,7 @@ static void print_cpu(void)
 
 int main(int argc, char **argv)
 {
-    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 50000000u;
+    uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000000u;
     int rounds = argc > 2 ? atoi(argv[2]) : 3;
     if (n < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
         fprintf(stderr, "usage: scaling [M [ROUNDS (1..%d)]]\n", MAX_ROUNDS);

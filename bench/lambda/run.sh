@@ -141,10 +141,10 @@ if command -v gnuplot >/dev/null 2>&1; then
       printf "\"%s ctx\" %s %s %s %s\n", c, v[c ",pg,percall"], v[c ",pg,memo"], v[c ",redis,percall"], v[c ",redis,memo"] } }' \
     "$CSV" > "$TMP/plot.dat"
   gnuplot <<EOF || echo "gnuplot failed; no SVG" >&2
-set terminal svg size 900,500 dynamic enhanced font "sans,12" background rgb "white"
+set terminal svg size 900,560 dynamic enhanced font "sans,12" background rgb "white"
 set output "$SVG"
 set title "Latency per invocation, Lambda-style contexts ($K invocations each): connect-per-invocation vs MEMOIZE"
-set ylabel "mean latency per invocation (µs, log scale)"
+set ylabel "mean latency per invocation (microseconds, log scale)"
 set xlabel "concurrent execution contexts"
 set logscale y
 set grid ytics
@@ -152,7 +152,9 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set key top left
+set key outside bottom center horizontal maxcols 2
+set format y "%.0f"
+set yrange [10:*]
 plot "$TMP/plot.dat" using 2:xtic(1) title "PostgreSQL, connect per invocation" lc rgb "#c0392b", \
      "" using 3 title "PostgreSQL, memoized" lc rgb "#e6a09a", \
      "" using 4 title "Redis, connect per invocation" lc rgb "#1f5fa8", \

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include "memo.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -169,6 +170,26 @@ static inline int itest_sh(const char *cmd)
     if (rc != 0)
         print_error("command failed (status %d): %s\n", rc, cmd);
     return rc;
+}
+
+/* Calls memo_get every 2 ms, `calls` times (0: no limit) or for `ms`
+ * milliseconds (0: no limit); *ncalls gets the number of calls.  Returns
+ * their error (all must fail with the same one), or -1. */
+static inline int itest_hammer(memo_t *cell, int calls, long ms, int *ncalls)
+{
+    void *v;
+    double end = itest_now_ms() + (double)ms;
+    int first = memo_get(cell, &v), n = 1;
+    while ((!calls || n < calls) && (!ms || itest_now_ms() < end)) {
+        itest_sleep_ms(2);
+        n++;
+        if (memo_get(cell, &v) != first) {
+            *ncalls = n;
+            return -1;
+        }
+    }
+    *ncalls = n;
+    return first;
 }
 
 #endif /* ITEST_H */

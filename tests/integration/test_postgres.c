@@ -343,23 +343,6 @@ static void test_killed_connection_reconnects_once(void **state)
 
 /* --- d) backoff keeps a dead server from being hammered ----------------------- */
 
-/* Calls memo_get every 2 ms, `calls` times (0: no limit) or for `ms`
- * milliseconds (0: no limit); *ncalls gets the number of calls.  Returns
- * their error (all must fail with the same one), or -1. */
-static int hammer(memo_t *cell, int calls, long ms, int *ncalls)
-{
-    void *v;
-    double end = itest_now_ms() + (double)ms;
-    int first = memo_get(cell, &v), n = 1;
-    while ((!calls || n < calls) && (!ms || itest_now_ms() < end)) {
-        itest_sleep_ms(2);
-        n++;
-        if (memo_get(cell, &v) != first)
-            return -1;
-    }
-    *ncalls = n;
-    return first;
-}
 
 static void test_backoff_limits_attempts(void **state)
 {
@@ -375,11 +358,11 @@ static void test_backoff_limits_attempts(void **state)
     memo_t backoff = MEMO_INIT(pg_open, pg_close, &cfg_backoff, .retry_min_ms = 50, .retry_max_ms = 400);
 
     int calls_plain, calls_backoff;
-    assert_int_equal(hammer(&plain, 100, 0, &calls_plain), ECONNREFUSED);
+    assert_int_equal(itest_hammer(&plain, 100, 0, &calls_plain), ECONNREFUSED);
     int accepts_plain = itest_listener_wait(&l, calls_plain, 5000);
     atomic_store(&l.accepts, 0);
     /* 600 ms: attempts at about 0, 50, 150, 350 ms (windows 50, 100, 200, 400) */
-    assert_int_equal(hammer(&backoff, 0, 600, &calls_backoff), ECONNREFUSED);
+    assert_int_equal(itest_hammer(&backoff, 0, 600, &calls_backoff), ECONNREFUSED);
     memo_stats_t sp = memo_stats(&plain), sb = memo_stats(&backoff);
     int accepts_backoff = itest_listener_wait(&l, (int)sb.attempts, 5000);
     itest_listener_stop(&l);

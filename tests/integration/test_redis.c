@@ -393,23 +393,6 @@ static void test_killed_connection_reconnects_once(void **state)
 
 /* --- d) backoff keeps a dead server from being hammered ------------------------- */
 
-/* Calls memo_get every 2 ms, `calls` times (0: no limit) or for `ms`
- * milliseconds (0: no limit); *ncalls gets the number of calls.  Returns
- * their error (all must fail with the same one), or -1. */
-static int hammer(memo_t *cell, int calls, long ms, int *ncalls)
-{
-    void *v;
-    double end = itest_now_ms() + (double)ms;
-    int first = memo_get(cell, &v), n = 1;
-    while ((!calls || n < calls) && (!ms || itest_now_ms() < end)) {
-        itest_sleep_ms(2);
-        n++;
-        if (memo_get(cell, &v) != first)
-            return -1;
-    }
-    *ncalls = n;
-    return first;
-}
 
 static void test_backoff_limits_attempts(void **state)
 {
@@ -423,8 +406,8 @@ static void test_backoff_limits_attempts(void **state)
     rd_cfg_init(&r_backoff, refused, NULL, "itest-backoff");
     memo_t plain = MEMO_INIT(rd_open, rd_close, &r_plain);
     memo_t backoff = MEMO_INIT(rd_open, rd_close, &r_backoff, .retry_min_ms = 50, .retry_max_ms = 400);
-    assert_int_equal(hammer(&plain, 100, 0, &calls_plain), ECONNREFUSED);
-    assert_int_equal(hammer(&backoff, 0, 600, &calls_backoff), ECONNREFUSED);
+    assert_int_equal(itest_hammer(&plain, 100, 0, &calls_plain), ECONNREFUSED);
+    assert_int_equal(itest_hammer(&backoff, 0, 600, &calls_backoff), ECONNREFUSED);
     memo_stats_t sp = memo_stats(&plain), sb = memo_stats(&backoff);
     print_message("# redis, refused port: no backoff: %d calls -> %u attempts; retry 50..400 ms: "
                   "%d calls in 600 ms -> %u attempts\n", calls_plain, sp.attempts, calls_backoff,
@@ -442,10 +425,10 @@ static void test_backoff_limits_attempts(void **state)
     rd_cfg_init(&l_backoff, l.port, "pw", "itest-backoff");
     memo_t plain2 = MEMO_INIT(rd_open, rd_close, &l_plain);
     memo_t backoff2 = MEMO_INIT(rd_open, rd_close, &l_backoff, .retry_min_ms = 50, .retry_max_ms = 400);
-    assert_int_equal(hammer(&plain2, 100, 0, &calls_plain), EIO);
+    assert_int_equal(itest_hammer(&plain2, 100, 0, &calls_plain), EIO);
     int accepts_plain = itest_listener_wait(&l, calls_plain, 5000);
     atomic_store(&l.accepts, 0);
-    assert_int_equal(hammer(&backoff2, 0, 600, &calls_backoff), EIO);
+    assert_int_equal(itest_hammer(&backoff2, 0, 600, &calls_backoff), EIO);
     sp = memo_stats(&plain2);
     sb = memo_stats(&backoff2);
     int accepts_backoff = itest_listener_wait(&l, (int)sb.attempts, 5000);
