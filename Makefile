@@ -31,6 +31,7 @@ demo: $(BUILD)/demo
 
 bench: deps-bench
 	@bash bench/run.sh
+	@bash bench/extra.sh
 
 examples:
 	@bash tests/integration/build_examples.sh
