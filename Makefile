@@ -8,7 +8,7 @@ CC ?= cc
 BUILD := build
 VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
 
-.PHONY: all test demo bench install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
+.PHONY: all test demo bench bench-lambda install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
 
 all: test
 
@@ -32,6 +32,11 @@ demo: $(BUILD)/demo
 bench: deps-bench
 	@bash bench/run.sh
 	@bash bench/extra.sh
+
+# per-invocation latency and connections, connect-per-invocation vs memoized,
+# PostgreSQL and Redis on loopback, 1/4/16 contexts; table + docs/img/lambda_bench.svg
+bench-lambda:
+	@bash bench/lambda/run.sh
 
 examples:
 	@bash tests/integration/build_examples.sh
