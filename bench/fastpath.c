@@ -31,17 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define BENCH_COMPILER __VERSION__
-#else
-#define BENCH_COMPILER "gcc " __VERSION__
-#endif
-#ifndef BENCH_FLAGS
-#define BENCH_FLAGS "(not recorded)"
-#endif
+#include "bench_common.h"
 
-#define NOINLINE __attribute__((noinline))
-#define BARRIER() __asm__ volatile("" ::: "memory")
 
 /* The value every getter hands out. */
 struct obj {
@@ -219,35 +210,7 @@ static const variant_t variants[] = {
 };
 #define NVAR (sizeof variants / sizeof variants[0])
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
-static void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *c = strchr(line, ':');
-            if (c) {
-                c++;
-                while (*c == ' ' || *c == '\t')
-                    c++;
-                c[strcspn(c, "\n")] = '\0';
-                snprintf(buf, len, "%s", c);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -40,17 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define BENCH_COMPILER __VERSION__
-#else
-#define BENCH_COMPILER "gcc " __VERSION__
-#endif
-#ifndef BENCH_FLAGS
-#define BENCH_FLAGS "(not recorded)"
-#endif
+#include "bench_common.h"
 
-#define NOINLINE __attribute__((noinline))
-#define BARRIER() __asm__ volatile("" ::: "memory")
 #define MAX_ROUNDS 15
 
 struct obj {
@@ -204,19 +195,8 @@ static int cmp_res(const void *a, const void *b)
 
 static void print_cpu(void)
 {
-    char line[512], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        while (fgets(line, sizeof line, f)) {
-            char *c = strchr(line, ':');
-            if (!strncmp(line, "model name", 10) && c) {
-                snprintf(model, sizeof model, "%s", c + 2);
-                model[strcspn(model, "\n")] = 0;
-                break;
-            }
-        }
-        fclose(f);
-    }
+    char model[256];
+    cpu_model(model, sizeof model);
     printf("cpu      : %s (%ld online)\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 

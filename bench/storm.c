@@ -41,14 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define BENCH_COMPILER __VERSION__
-#else
-#define BENCH_COMPILER "gcc " __VERSION__
-#endif
-#ifndef BENCH_FLAGS
-#define BENCH_FLAGS "(not recorded)"
-#endif
+#include "bench_common.h"
 
 static long ctor_us = 50;
 static atomic_uint_fast64_t ctor_calls;   /* the constructor's own counter */
@@ -59,12 +52,6 @@ static atomic_int stop;
 #define MAX_TRACE 4096
 static uint64_t tr_start[MAX_TRACE], tr_end[MAX_TRACE];
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The "server": refuses every connection after ~ctor_us. */
 static int refused_connect(void *arg, void **out)
@@ -142,19 +129,8 @@ static uint64_t model_attempts(const struct variant *v, double ms)
 
 static void print_cpu(void)
 {
-    char line[512], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        while (fgets(line, sizeof line, f)) {
-            char *c = strchr(line, ':');
-            if (!strncmp(line, "model name", 10) && c) {
-                snprintf(model, sizeof model, "%s", c + 2);
-                model[strcspn(model, "\n")] = 0;
-                break;
-            }
-        }
-        fclose(f);
-    }
+    char model[256];
+    cpu_model(model, sizeof model);
     printf("cpu      : %s (%ld online)\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
