@@ -8,7 +8,7 @@ CC ?= cc
 BUILD := build
 VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
 
-.PHONY: all test demo bench bench-lambda install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
+.PHONY: all test demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
 
 all: test
 
@@ -49,6 +49,14 @@ integration:
 # the C Lambda runtime under the @vercel/fun emulator, against PostgreSQL and SQLite
 lambda:
 	@bash tests/lambda/run.sh
+
+# the race program for minutes: 3 min plain, 2 min under ThreadSanitizer
+stress: deps-test
+	@mkdir -p $(BUILD)
+	gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude tests/stress.c -o $(BUILD)/stress -pthread
+	clang -std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -Wpedantic -Werror -Iinclude tests/stress.c -o $(BUILD)/stress-tsan -pthread
+	./$(BUILD)/stress $${STRESS_SECONDS:-180} 16
+	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/stress-tsan $${STRESS_TSAN_SECONDS:-120} 8
 
 # the Promela model of the cell protocol, checked with spin for 2 and 3 threads
 model:

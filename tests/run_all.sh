@@ -60,6 +60,18 @@ for cfg in "${configs[@]}"; do
   done
 done
 
+# The race program (tests/stress.c), short: 1 s plain and 1 s under TSan.
+# `make stress` runs it for minutes.
+for sc in "gcc|-std=c11 -O2" "clang|-std=c11 -O1 -g -fsanitize=thread"; do
+  IFS='|' read -r cc flags <<<"$sc"
+  # shellcheck disable=SC2086
+  if $cc $flags $WARN -Iinclude tests/stress.c -o "$B/stress" -pthread 2>"$B/stress.log" &&
+     out=$(TSAN_OPTIONS="halt_on_error=1" timeout 120 "$B/stress" 1 8 2>&1); then
+    echo "[stress $cc $flags] $(printf '%s\n' "$out" | sed -n 's/^stress: \([0-9]* operations.*\)/\1/p' | cut -c1-110)"
+    record "stress $cc" 0 1
+  else echo "[stress $cc $flags] FAILED"; cat "$B/stress.log"; printf '%s\n' "${out:-}" | tail -15; record "stress $cc" 1 1; fi
+done
+
 # valgrind memcheck on the gcc -O2 binaries: no errors, no definite leaks
 # (stress rounds scaled down by MEMO_TEST_LIGHT: valgrind serializes threads).
 if command -v valgrind >/dev/null 2>&1 && [ -x "$B/gcc-O2-cell" ]; then
