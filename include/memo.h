@@ -593,6 +593,33 @@ static inline void memo_i_count_(_Atomic(uint32_t) *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* 1 if the calling thread owns the cell right now: a call from the cell's own
+ * constructor or destructor.  relaxed: a thread always reads back its own
+ * latest write (coherence), and the owner clears owner_ before BUSY ends, so
+ * seeing our own id means we are the owner now; another thread's stale id
+ * never equals ours. */
+static inline int memo_i_owned_by_me_(memo_t *m)
+{
+    return atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_();
+}
+
+/* Tries to take the cell from the non-BUSY word `s` into BUSY (same
+ * generation, WAITERS clear).  On success the caller is the owner, *busy is
+ * the BUSY word, and 1 is returned; 0 if the word has changed. */
+static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
+{
+    *busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
+    /* acquire: we take over after the previous owner, whose writes (a
+     * destructor's effects, fail_/retry_at_, the value's construction)
+     * happen-before what we do next. */
+    if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, *busy,
+            memory_order_acquire, memory_order_relaxed))
+        return 0;
+    /* relaxed: read back only by this thread (memo_i_owned_by_me_). */
+    atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+    return 1;
+}
+
 /* The calling thread owns the cell (state BUSY word `busy`): run the
  * constructor and publish its outcome. */
 static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy)
@@ -694,21 +721,13 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
             }
         }
         if (phase != MEMO_I_BUSY) {
-            uint32_t busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
-            /* acquire: we take over the cell after a previous owner (its
-             * destructor's effects, its fail_/retry_at_ records). */
-            if (atomic_compare_exchange_strong_explicit(&m->state_, &s, busy,
-                    memory_order_acquire, memory_order_relaxed)) {
-                /* relaxed: read back only by this thread (EDEADLK test). */
-                atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+            uint32_t busy;
+            if (memo_i_claim_(m, s, &busy))
                 return memo_i_construct_(m, busy);
-            }
             continue;
         }
-        /* BUSY.  relaxed: a thread reads back its own write (coherence), and
-         * the owner clears owner_ before BUSY ends, so seeing our own id means
-         * we are the owner right now: a recursive call. */
-        if (atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_())
+        /* BUSY: a recursive call if we are the owner. */
+        if (memo_i_owned_by_me_(m))
             MEMO_I_RETURN_ERR_(EDEADLK);
         if (timeout_ms == 0)
             MEMO_I_RETURN_ERR_(ETIMEDOUT);
@@ -746,14 +765,9 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
  * runs the destructor, then installs EMPTY.  `s` is the READY word seen. */
 static inline int memo_i_destroy_(memo_t *m, uint32_t s)
 {
-    uint32_t busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
-    /* acquire: we own the value now; its construction happens-before the
-     * destructor call below. */
-    if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, busy,
-            memory_order_acquire, memory_order_relaxed))
+    uint32_t busy;
+    if (!memo_i_claim_(m, s, &busy))
         return EAGAIN;
-    /* relaxed: read back only by this thread (EDEADLK test). */
-    atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
     /* relaxed: the value is still ours; readers that load NULL take the slow
      * path and see BUSY (state_ changed before this store). */
     void *v = atomic_exchange_explicit(&m->slot_, NULL, memory_order_relaxed);
@@ -794,8 +808,7 @@ static inline int memo_reset(memo_t *m)
             break;
         }
         default: /* BUSY */
-            /* relaxed: see the EDEADLK test in memo_i_get_slow_. */
-            if (atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_())
+            if (memo_i_owned_by_me_(m))
                 return EDEADLK;
             memo_i_wait_(m, s, 0);
             break;
@@ -809,8 +822,7 @@ static inline int memo_invalidate(memo_t *m, void *seen)
         return EINVAL;
     /* acquire: as in memo_i_get_slow_. */
     uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
-    if ((s & MEMO_I_PHASE) == MEMO_I_BUSY &&
-        atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_())
+    if ((s & MEMO_I_PHASE) == MEMO_I_BUSY && memo_i_owned_by_me_(m))
         return EDEADLK;
     for (;;) {
         if ((s & MEMO_I_PHASE) != MEMO_I_READY)
