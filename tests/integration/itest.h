@@ -72,20 +72,26 @@ static inline int itest_count_fds(void)
 
 /* A loopback TCP port that nothing listens on right now (bound to port 0 to
  * let the kernel pick one, then closed).  Connecting to it is refused. */
-static inline int itest_free_port(void)
+/* Binds fd to 127.0.0.1 on a port the kernel picks; returns the port or -1. */
+static inline int itest_bind_loopback_(int fd)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return -1;
+    return ntohs(a.sin_port);
+}
+
+static inline int itest_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int port = itest_bind_loopback_(fd);
     close(fd);
     return port;
 }
@@ -123,18 +129,12 @@ static inline int itest_listener_start(itest_listener_t *l)
     l->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (l->fd < 0)
         return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(l->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(l->fd, 128) != 0 ||
-        getsockname(l->fd, (struct sockaddr *)&a, &len) != 0 ||
+    l->port = itest_bind_loopback_(l->fd);
+    if (l->port < 0 || listen(l->fd, 128) != 0 ||
         pthread_create(&l->thread, NULL, itest_listener_main_, l) != 0) {
         close(l->fd);
         return -1;
     }
-    l->port = ntohs(a.sin_port);
     return 0;
 }
 
