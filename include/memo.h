@@ -460,6 +460,21 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
     }
     /* The kernel compares *word with expect and sleeps atomically with
      * respect to memo_i_wake_, so a wake after our last read is never lost. */
+#ifdef SYS_futex_time64
+    /* A 32-bit target with a 64-bit time_t (-D_TIME_BITS=64, musl): SYS_futex
+     * reads a 32-bit timespec there, so sleep with futex_time64 (Linux 5.1+);
+     * on older kernels fall back to SYS_futex with a {long, long} timespec. */
+    if (sizeof(time_t) > sizeof(long)) {
+        if (syscall(SYS_futex_time64, (void *)word, FUTEX_WAIT_PRIVATE, expect, relp,
+                    NULL, 0) == 0 || errno != ENOSYS)
+            return 0;
+        struct { long tv_sec, tv_nsec; } rel32 = {
+            relp ? (long)relp->tv_sec : 0, relp ? relp->tv_nsec : 0 };
+        syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expect,
+                relp ? (void *)&rel32 : NULL, NULL, 0);
+        return 0;
+    }
+#endif
     syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expect, relp, NULL, 0);
     return 0;
 }

@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
 # run_all.sh -- the build matrix behind `make test`.  Builds the cmocka suites
 # with each configuration, runs them, checks the compile-only promises, and
-# ends with one line: "N passed, N failed" (tests summed over all builds).
+# ends with one line: "N passed, N failed" (tests summed over all builds; ",
+# N skipped" follows when the -m32 toolchain or valgrind is missing: each
+# skip is reported with its reason).  -m32 binaries run under qemu-i386 when
+# the kernel cannot execute them (scripts/deps.sh installs what is needed).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=build/test
 mkdir -p "$B"
 WARN="-Wall -Wextra -Wpedantic -Werror"
-passed=0; failed=0; failures=()
+passed=0; failed=0; skipped=0; failures=()
 
-# name | compiler | flags
-configs=(
-  "gcc-O2|gcc|-std=c11 -O2"
-  "clang-O2|clang|-std=c11 -O2"
-  "gcc-O0-c17|gcc|-std=c17 -O0"
-  "clang-c2x|clang|-std=c2x -O2"
-  "gcc-nofutex|gcc|-std=c11 -O2 -DMEMO_NO_FUTEX"
-  "clang-nofutex|clang|-std=c11 -O2 -DMEMO_NO_FUTEX"
-  "tsan|clang|-std=c11 -O1 -g -fsanitize=thread"
-  "tsan-nofutex|clang|-std=c11 -O1 -g -fsanitize=thread -DMEMO_NO_FUTEX"
-  "asan-ubsan-gcc|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
-  "asan-ubsan-clang|clang|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+# The matrix.  name | compiler | flags | word size (64 = the host's, 32 = -m32)
+configs=()
+for cc in gcc clang; do for o in O0 O2; do for std in c11 c17 c2x; do
+  configs+=("$cc-$o-$std|$cc|-std=$std -$o|64")
+done; done; done
+for cc in gcc clang; do for o in O0 O2; do
+  configs+=("$cc-$o-nofutex|$cc|-std=c11 -$o -DMEMO_NO_FUTEX|64")
+done; done
+configs+=(
+  "tsan|clang|-std=c11 -O1 -g -fsanitize=thread|64"
+  "tsan-nofutex|clang|-std=c11 -O1 -g -fsanitize=thread -DMEMO_NO_FUTEX|64"
+  "asan-ubsan-gcc|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all|64"
+  "asan-ubsan-clang|clang|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all|64"
+  # i386: 4-byte pointers and long, 32-bit time_t by default, another futex
+  # syscall number; time64 = glibc's 64-bit time_t on a 32-bit target.
+  "gcc-m32-O0|gcc|-m32 -std=c11 -O0|32"
+  "gcc-m32-O2|gcc|-m32 -std=c17 -O2|32"
+  "gcc-m32-nofutex|gcc|-m32 -std=c11 -O2 -DMEMO_NO_FUTEX|32"
+  "gcc-m32-time64|gcc|-m32 -std=c11 -O2 -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64|32"
+  "clang-m32-O0|clang|-m32 -std=c11 -O0|32"
+  "clang-m32-O2|clang|-m32 -std=c2x -O2|32"
+  "clang-m32-nofutex|clang|-m32 -std=c11 -O2 -DMEMO_NO_FUTEX|32"
 )
 [ -n "${MEMO_TEST_CONFIGS:-}" ] && { keep=(); for c in "${configs[@]}"; do
   case " $MEMO_TEST_CONFIGS " in *" ${c%%|*} "*) keep+=("$c");; esac; done; configs=("${keep[@]}"); }
@@ -35,88 +48,178 @@ record() { # name ok(0/1) count
   if [ "$2" = 0 ]; then passed=$((passed + $3)); else failed=$((failed + $3)); failures+=("$1"); fi
 }
 
+# -m32, per compiler: can it link a cmocka program, and can this kernel run
+# it?  Some VMs have no 32-bit syscall entry ("Exec format error"); then the
+# binaries run under qemu-i386 (user-mode emulation of the i386 syscall ABI,
+# futex included).  m32_run[cc] is the runner ("" = natively);
+# m32_skip[cc] the reason when neither works.
+declare -A m32_run=() m32_skip=() m32_how=()
+m32_probe() {
+  local cc=$1 p="$B/m32-probe-$1" err
+  printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <stdint.h>\n#include <cmocka.h>\nint main(void) { return 0; }\n' >"$p.c"
+  if ! err=$($cc -m32 "$p.c" -o "$p" -lcmocka -pthread 2>&1); then
+    m32_skip[$cc]="$cc -m32 cannot link a cmocka program ($(printf '%s\n' "$err" | grep -m1 -iE 'error|cannot' | cut -c1-90)); needs gcc-multilib and libcmocka-dev:i386: run 'bash scripts/deps.sh test' as root"
+  elif "$p" 2>/dev/null; then
+    m32_run[$cc]=""; m32_how[$cc]="run natively"
+  elif command -v qemu-i386 >/dev/null 2>&1 && qemu-i386 "$p" 2>/dev/null; then
+    m32_run[$cc]="qemu-i386"; m32_how[$cc]="run under qemu-i386: this kernel cannot execute i386 binaries"
+  else
+    m32_skip[$cc]="this kernel cannot execute i386 binaries and qemu-i386 is missing: apt-get install qemu-user"
+  fi
+}
 for cfg in "${configs[@]}"; do
-  IFS='|' read -r name cc flags <<<"$cfg"
+  IFS='|' read -r name cc flags bits <<<"$cfg"
+  if [ "$bits" = 32 ] && [ -z "${m32_run[$cc]+x}" ] && [ -z "${m32_skip[$cc]+x}" ]; then m32_probe "$cc"; fi
+done
+
+echo "== build matrix: ${#configs[@]} configurations x ${#suites[@]} cmocka suites (${suites[*]%%|*}); flags: $WARN -pthread"
+for cfg in "${configs[@]}"; do
+  IFS='|' read -r name cc flags bits <<<"$cfg"
+  note=""
+  if [ "$bits" = 32 ]; then note=${m32_skip[$cc]:+  SKIPPED}; note=${note:-"  (${m32_how[$cc]})"}; fi
+  printf '   %-18s %-6s %s%s\n' "$name" "$cc" "$flags" "$note"
+done
+for cc in "${!m32_skip[@]}"; do echo "   $cc -m32 SKIPPED: ${m32_skip[$cc]}"; done
+printf '== %-18s %s\n' "config" "tests passed per suite"
+
+for cfg in "${configs[@]}"; do
+  IFS='|' read -r name cc flags bits <<<"$cfg"
+  runner=""
+  if [ "$bits" = 32 ]; then
+    if [ -n "${m32_skip[$cc]+x}" ]; then
+      printf '[%s]%*s  SKIPPED (%s -m32 unavailable, see above)\n' "$name" $((18 - ${#name})) "" "$cc"
+      skipped=$((skipped + ${#suites[@]})); continue
+    fi
+    runner=${m32_run[$cc]}
+  fi
+  row=""; details=""; t0=${EPOCHREALTIME/[.,]/}
+  # build the suites side by side (the builds are most of a row's time), then
+  # run them one at a time
+  pids=()
+  for s in "${suites[@]}"; do
+    IFS='|' read -r sname srcs <<<"$s"
+    # shellcheck disable=SC2086
+    $cc $flags $WARN -Iinclude -Itests $srcs -o "$B/$name-$sname" -lcmocka -pthread 2>"$B/$name-$sname.build.log" &
+    pids+=($!)
+  done
+  i=0
   for s in "${suites[@]}"; do
     IFS='|' read -r sname srcs <<<"$s"
     exe="$B/$name-$sname"
-    # shellcheck disable=SC2086
-    if ! $cc $flags $WARN -Iinclude -Itests $srcs -o "$exe" -lcmocka -pthread 2>"$exe.build.log"; then
-      echo "[$name] $sname: BUILD FAILED"; sed 's/^/    /' "$exe.build.log" | head -20
+    if ! wait "${pids[i++]}"; then
+      row+="  $sname: BUILD FAILED"
+      details+=$(sed 's/^/    /' "$exe.build.log" | head -20)$'\n'
       record "$name/$sname(build)" 1 1; continue
     fi
-    out=$(TSAN_OPTIONS="halt_on_error=1" timeout 300 "$exe" 2>&1); rc=$?
+    # shellcheck disable=SC2086
+    out=$(TSAN_OPTIONS="halt_on_error=1" timeout 300 $runner "$exe" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     p=${p:-0}; f=${f:-0}
     if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed or sanitizer report
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" != 0 ]; then
-      failures+=("$name/$sname"); echo "[$name] $sname: $p passed, $f FAILED (rc=$rc)"
-      printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -40 | sed 's/^/    /'
+      failures+=("$name/$sname"); row+="  $sname: $p passed, $f FAILED (rc=$rc)"
+      details+="  -- $sname:"$'\n'$(printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -40 | sed 's/^/    /')$'\n'
     else
-      echo "[$name] $sname: $p passed"
+      row+=$(printf '  %s %3s' "$sname" "$p")
     fi
   done
+  t1=${EPOCHREALTIME/[.,]/}
+  printf '[%s]%*s%s  %4.1f s\n' "$name" $((18 - ${#name})) "" "$row" "$(((t1 - t0) / 1000000)).$((((t1 - t0) / 100000) % 10))"
+  [ -n "$details" ] && printf '%s' "$details"
 done
 
-# The race program (tests/stress.c), short: 1 s plain and 1 s under TSan.
+# The race program (tests/stress.c), short: 1 s plain, 1 s under TSan and,
+# with -m32, 1 s on i386 (64-bit atomics there are cmpxchg8b).
 # `make stress` runs it for minutes.
-for sc in "gcc|-std=c11 -O2" "clang|-std=c11 -O1 -g -fsanitize=thread"; do
-  IFS='|' read -r cc flags <<<"$sc"
+stress_cfgs=("gcc|-std=c11 -O2|64" "clang|-std=c11 -O1 -g -fsanitize=thread|64" "gcc|-m32 -std=c11 -O2|32")
+for sc in "${stress_cfgs[@]}"; do
+  IFS='|' read -r cc flags bits <<<"$sc"
+  runner=""
+  if [ "$bits" = 32 ]; then
+    [ -z "${m32_run[$cc]+x}" ] && [ -z "${m32_skip[$cc]+x}" ] && m32_probe "$cc"
+    if [ -n "${m32_skip[$cc]+x}" ]; then echo "[stress $cc $flags] SKIPPED: ${m32_skip[$cc]}"; skipped=$((skipped + 1)); continue; fi
+    runner=${m32_run[$cc]}
+  fi
   # shellcheck disable=SC2086
   if $cc $flags $WARN -Iinclude tests/stress.c -o "$B/stress" -pthread 2>"$B/stress.log" &&
-     out=$(TSAN_OPTIONS="halt_on_error=1" timeout 120 "$B/stress" 1 8 2>&1); then
-    echo "[stress $cc $flags] $(printf '%s\n' "$out" | sed -n 's/^stress: \([0-9]* operations.*\)/\1/p' | cut -c1-110)"
+     out=$(TSAN_OPTIONS="halt_on_error=1" timeout 120 $runner "$B/stress" 1 8 2>&1); then
+    echo "[stress $cc $flags] $(printf '%s\n' "$out" | sed -n 's/^stress: \([0-9]* operations.*\)/\1/p' | cut -c1-100)"
     record "stress $cc" 0 1
-  else echo "[stress $cc $flags] FAILED"; cat "$B/stress.log"; printf '%s\n' "${out:-}" | tail -15; record "stress $cc" 1 1; fi
+  else echo "[stress $cc $flags] FAILED"; cat "$B/stress.log"; printf '%s\n' "${out:-}" | tail -15; record "stress $cc $flags" 1 1; fi
 done
 
 # valgrind memcheck on the gcc -O2 binaries: no errors, no definite leaks
 # (stress rounds scaled down by MEMO_TEST_LIGHT: valgrind serializes threads).
-if command -v valgrind >/dev/null 2>&1 && [ -x "$B/gcc-O2-cell" ]; then
+vg=gcc-O2-c11
+if command -v valgrind >/dev/null 2>&1 && [ -x "$B/$vg-cell" ]; then
   for s in "${suites[@]}"; do
     sname=${s%%|*}
     out=$(MEMO_TEST_LIGHT=1 timeout 600 valgrind -q --error-exitcode=99 --leak-check=full \
-          --errors-for-leak-kinds=definite "$B/gcc-O2-$sname" 2>&1); rc=$?
+          --errors-for-leak-kinds=definite "$B/$vg-$sname" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1); p=${p:-0}
-    if [ $rc -eq 0 ]; then echo "[valgrind] $sname: $p passed"; passed=$((passed + p))
-    else echo "[valgrind] $sname: FAILED (rc=$rc)"; printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -30 | sed 's/^/    /'
+    if [ $rc -eq 0 ]; then echo "[valgrind memcheck $vg] $sname: $p passed, no errors, no leaks"; passed=$((passed + p))
+    else echo "[valgrind memcheck $vg] $sname: FAILED (rc=$rc)"; printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -30 | sed 's/^/    /'
          failed=$((failed + 1)); failures+=("valgrind/$sname"); fi
   done
+elif ! command -v valgrind >/dev/null 2>&1; then
+  echo "[valgrind] SKIPPED: valgrind not installed (apt-get install -y valgrind)"; skipped=$((skipped + ${#suites[@]}))
 else
-  echo "[valgrind] skipped: valgrind not installed (apt-get install -y valgrind)"
+  echo "[valgrind] SKIPPED: config $vg not in MEMO_TEST_CONFIGS"; skipped=$((skipped + ${#suites[@]}))
 fi
 
-# The header alone, strict flags, each standard; and in C++.
+# The header alone, strict flags, each standard (and -m32, 32- and 64-bit
+# time_t); and in C++.
 hdr_flags="-Wall -Wextra -Wpedantic -Werror -Wsign-conversion -Wstrict-prototypes -Wshadow -Iinclude"
 printf '#include "memo.h"\nint main(void) { return 0; }\n' > "$B/header_only.c"
-for std in c11 c17 c2x; do for cc in gcc clang; do
-  if $cc -std=$std $hdr_flags -c "$B/header_only.c" -o "$B/header_only.o" 2>"$B/h.log" &&
-     $cc -std=$std $hdr_flags -DMEMO_NO_FUTEX -c "$B/header_only.c" -o "$B/header_only.o" 2>>"$B/h.log"; then
-    record "header-$cc-$std" 0 1
-  else echo "[header] $cc -std=$std: FAILED"; head -20 "$B/h.log"; record "header-$cc-$std" 1 1; fi
-done; done
+hdr_ok=0; hdr_all=()
+for cc in gcc clang; do
+  hdr=("-std=c11" "-std=c17" "-std=c2x")
+  if $cc -m32 -c "$B/header_only.c" -Iinclude -o "$B/header_only.o" 2>/dev/null; then
+    hdr+=("-m32 -std=c11" "-m32 -std=c11 -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64")
+  else echo "[header] $cc -m32 SKIPPED: no 32-bit C headers (gcc-multilib)"; skipped=$((skipped + 2)); fi
+  for h in "${hdr[@]}"; do
+    hdr_all+=("$cc $h")
+    # shellcheck disable=SC2086
+    if $cc $h $hdr_flags -c "$B/header_only.c" -o "$B/header_only.o" 2>"$B/h.log" &&
+       $cc $h $hdr_flags -DMEMO_NO_FUTEX -c "$B/header_only.c" -o "$B/header_only.o" 2>>"$B/h.log"; then
+      record "header $cc $h" 0 1; hdr_ok=$((hdr_ok + 1))
+    else echo "[header] $cc $h: FAILED"; head -20 "$B/h.log"; record "header $cc $h" 1 1; fi
+  done
+done
+echo "[header] $hdr_ok/${#hdr_all[@]} strict builds (+ -DMEMO_NO_FUTEX each): gcc, clang x c11 c17 c2x, -m32, -m32 time64"
 gcc -std=c11 -Iinclude -c "$B/header_only.c" -o "$B/header_only.o"
-if [ -z "$(nm -g --defined-only "$B/header_only.o" | grep -v ' main$')" ]; then record "no-exported-symbols" 0 1
+if ! nm -g --defined-only "$B/header_only.o" | grep -qv ' main$'; then record "no-exported-symbols" 0 1
 else echo "[header] exports symbols:"; nm -g --defined-only "$B/header_only.o"; record "no-exported-symbols" 1 1; fi
 
 for cxx in "g++ -std=c++23" "clang++ -std=c++2b"; do
   # shellcheck disable=SC2086
   if $cxx -Wall -Wextra -Wpedantic -Werror -Iinclude tests/cxx_smoke.cpp -o "$B/cxx_smoke" -pthread 2>"$B/cxx.log" && "$B/cxx_smoke" >/dev/null; then
-    record "cxx $cxx" 0 1
+    echo "[c++] $cxx tests/cxx_smoke.cpp: passed"; record "cxx $cxx" 0 1
   else echo "[c++] $cxx: FAILED"; head -20 "$B/cxx.log"; record "cxx $cxx" 1 1; fi
 done
 
+# The fuzzer's seed corpus, replayed without libFuzzer (ASan+UBSan, TSan,
+# no-futex); `make fuzz` fuzzes for a bounded time.
+if out=$(bash tests/fuzz/run.sh replay 2>&1); then echo "[fuzz] $(printf '%s\n' "$out" | tail -1)"; record "fuzz replay" 0 1
+else printf '%s\n' "$out" | tail -40; record "fuzz replay" 1 1; fi
+
 # Type checking of the generators: each of these must fail to compile.
+cf_ok=0; cf_all=0
 for f in tests/compile_fail/*.c; do
   for cc in gcc clang; do
+    cf_all=$((cf_all + 1))
+    # shellcheck disable=SC2086
     if $cc -std=c11 $WARN -Iinclude -c "$f" -o /dev/null 2>/dev/null; then
       echo "[compile_fail] $cc $f: compiled, but must not"; record "compile_fail $f" 1 1
-    else record "compile_fail $f" 0 1; fi
+    else record "compile_fail $f" 0 1; cf_ok=$((cf_ok + 1)); fi
   done
 done
+echo "[compile_fail] $cf_ok/$cf_all rejected as they must be (gcc, clang)"
 
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
-echo "${passed} passed, ${failed} failed"
+echo "run_all.sh: ${SECONDS} s"
+if [ "$skipped" -gt 0 ]; then echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+else echo "${passed} passed, ${failed} failed"; fi
 [ "$failed" = 0 ]
