@@ -1,14 +1,14 @@
 # memo -- header-only; this Makefile builds tests, the demo and benchmarks.
 #   make test     the full test matrix (installs what it lacks when root)
 #   make demo     the Lambda simulation on SQLite (the main job, no server)
-#   make bench    benchmarks (fast path, contention)
+#   make bench    benchmarks (fast path vs peers, contention, storm, scaling) + plots
 #   make install PREFIX=/usr/local   header + pkg-config + CMake package
 PREFIX ?= /usr/local
 CC ?= cc
 BUILD := build
 VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
 
-.PHONY: all test demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model
+.PHONY: all test demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model fuzz
 
 all: test
 
@@ -32,6 +32,7 @@ demo: $(BUILD)/demo
 bench: deps-bench
 	@bash bench/run.sh
 	@bash bench/extra.sh
+	@bash bench/plot.sh
 
 # per-invocation latency and connections, connect-per-invocation vs memoized,
 # PostgreSQL and Redis on loopback, 1/4/16 contexts; table + docs/img/lambda_bench.svg
@@ -57,6 +58,10 @@ stress: deps-test
 	clang -std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -Wpedantic -Werror -Iinclude tests/stress.c -o $(BUILD)/stress-tsan -pthread
 	./$(BUILD)/stress $${STRESS_SECONDS:-180} 16
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/stress-tsan $${STRESS_TSAN_SECONDS:-120} 8
+
+# the stateful fuzzer of one cell (libFuzzer, ASan+UBSan); FUZZ_SECONDS (default 120)
+fuzz: deps-test
+	@bash tests/fuzz/run.sh fuzz $${FUZZ_SECONDS:-120}
 
 # the Promela model of the cell protocol, checked with spin for 2 and 3 threads
 model:

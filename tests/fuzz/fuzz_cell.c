@@ -1,0 +1,1393 @@
+/* fuzz_cell.c -- stateful fuzzing of one memo cell (libFuzzer harness).
+ *
+ * LLVMFuzzerTestOneInput decodes its input into a schedule: cell options, then
+ * up to FZ_MAX_STEPS steps, each one operation by one of 2-4 worker threads
+ * (get, get_timed, peek, reset, invalidate, bad arguments), or a dispatcher
+ * action (advance the fake clock, open the gate of a blocked constructor), and
+ * optionally the behaviour of the NEXT constructor call (succeed, fail with a
+ * code, succeed without a value, pthread_exit, block in a gate, call its own
+ * cell).  A dispatcher (the calling thread) hands each step to its worker and
+ * waits until the operation has returned, or the worker is known to be blocked
+ * in the library: it entered a gated constructor (the harness's own gate), or
+ * it is a counted waiter of that constructor (memo_stats().waits), or it is a
+ * memo_reset issued while the gate is closed (it must wait).  No sleeps: every
+ * wait is a condition-variable handshake (the waiter handshake polls
+ * memo_stats, yielding, then in 100 us condvar ticks) with a 5 s hang deadline
+ * that reports "hang: ..." as a violation.  Bursts are the exception to
+ * one-step-at-a-time: a run of steps with the burst bit goes to distinct
+ * workers that meet at a spin barrier and call memo at once; inside a burst,
+ * and for calls that construct after an OPEN, the gate bit is ignored, so
+ * every operation in flight returns.  The armed behaviour is consumed by the
+ * first constructor call; later ones succeed.
+ *
+ * Every result is checked against a reference model (abort() with a message and
+ * a dump of the schedule on any violation, so libFuzzer reports a crash):
+ *   - at most one constructor or destructor runs at a time;
+ *   - a constructor starts only when no value is live (exactly once per
+ *     generation), and a value is destroyed exactly once;
+ *   - sequential steps (no constructor blocked): the exact result, value,
+ *     whether the call ran the constructor and/or the destructor (and which
+ *     value), the backoff window (fake clock), counters;
+ *   - while a constructor is blocked: get_timed -> ETIMEDOUT, peek -> EAGAIN,
+ *     invalidate -> EALREADY, bad arguments -> EINVAL, gets and resets do not
+ *     return; after the gate opens: the owner gets its constructor's outcome,
+ *     waiters of a failed attempt get exactly its error, waiters of a
+ *     successful one its value (if no reset raced); an abandoned (exited or
+ *     cancelled) attempt is taken over;
+ *   - bursts (steps released together, real races) and the aftermath of a gate
+ *     are checked by rules that hold in every interleaving: a call that ran the
+ *     constructor returns exactly its outcome; a returned value was live at
+ *     some point of the call; a returned error was produced by an attempt the
+ *     call could have seen; invalidate returned 0 iff it destroyed `seen`;
+ *   - at every quiescent point: memo_stats() attempts / successes / failures /
+ *     failures_in_row / last_error / last_ctor_ns / waits equal the harness's
+ *     own counts, memo_peek agrees with the model, constructions ==
+ *     destructions + live; at the end of the input memo_reset destroys the
+ *     last value and constructions == destructions.
+ *
+ * INPUT FORMAT (bytes)
+ *   0  workers: 2 + b % 3
+ *   1  retry_min_ms: {0, 0, 0, 1, 10, 100, 1000, 50}[b & 7]
+ *   2  retry_max_ms: {0, min/2, min, 2min, 8min, 3min, UINT32_MAX, 100000}[b & 7]
+ *   then steps of 3 bytes: OP ARG CTOR
+ *   OP   bits 0-3 kind (fz_kind_of), bits 4-5 worker (mod workers), bit 6
+ *        burst (a run of >= 2 consecutive worker steps with this bit is
+ *        released at once), bit 7 arm: the next constructor call gets CTOR
+ *   ARG  kind-specific (invalidate: which `seen`; advance: how far; open:
+ *        bit 0 = cancel the owner instead; get_timed short: 1 or 2 ms;
+ *        bad arguments: which misuse)
+ *   CTOR bits 0-2 outcome {ok, ok, ok, ok, fail, fail, no value, pthread_exit},
+ *        bits 3-4 error {ECONNREFUSED, EIO, -7, 4242}, bit 5 gated (block
+ *        until an OPEN step), bit 6 probe (the constructor, and its value's
+ *        destructor, call their own cell: EDEADLK)
+ *   An unarmed constructor call succeeds.  tests/fuzz/run.sh seeds writes the
+ *   seed corpus with a small assembler for this format.
+ *
+ * Build: tests/fuzz/run.sh (libFuzzer: clang -fsanitize=fuzzer,address,
+ * undefined; replay without libFuzzer: with tests/fuzz/replay.c).
+ */
+#define _GNU_SOURCE 1
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The fake clock behind memo's backoff windows and construction times.  Only
+ * the dispatcher moves it (ADVANCE steps), while no constructor is between its
+ * start and end except a gated one, so every reading is predictable. */
+#define FZ_CLOCK_BASE 1000000000000ull
+static _Atomic uint64_t fz_now_ns = FZ_CLOCK_BASE;
+#define MEMO_NOW_NS() atomic_load(&fz_now_ns)
+#include "memo.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FZ_MAX_WORKERS 4
+#define FZ_MAX_STEPS 200
+#define FZ_HEADER 3
+#define FZ_STEP 3
+#define FZ_MAX_EVENTS (FZ_MAX_STEPS * 16 + 64)
+#define FZ_MAGIC 0x6d656d6f2d66757aull
+#define FZ_PAYLOAD_KEY 0x5a5aa5a5c3c33c3cull
+#define FZ_HANG_NS (5ull * 1000000000ull)
+#define FZ_MAX_REAL_WAITS 4 /* get_timed calls per input that really wait (1-2 ms each) */
+#define MS 1000000ull
+
+/* --- the schedule --------------------------------------------------------- */
+
+enum {
+    K_GET, K_GET_T0, K_GET_TSHORT, K_PEEK, K_RESET, K_INVALIDATE, K_BADARGS,
+    K_ADVANCE, K_OPEN,
+    /* EXTENSION POINT (leases, SPEC §3; not in memo.h yet): slots 14 and 15
+     * of the op nibble are reserved for acquire/release and decode to no-ops
+     * until then, so existing corpus files keep their meaning.  When leases
+     * land: run them in fz_run like the other worker ops, predict them in
+     * fz_predict (acquire = get + lease count; release = count - 1), add
+     * "a value with leases is never destroyed; the destructor of an
+     * invalidated value runs at its last release" to fz_dtor's checks and to
+     * fz_check_tolerant, and require leases == 0 in fz_finish. */
+    K_LEASE_ACQUIRE, K_LEASE_RELEASE
+};
+static const uint8_t fz_kind_of[16] = {
+    K_GET, K_GET, K_GET, K_GET_T0, K_GET_TSHORT, K_PEEK, K_RESET, K_INVALIDATE,
+    K_INVALIDATE, K_ADVANCE, K_ADVANCE, K_OPEN, K_OPEN, K_BADARGS, K_LEASE_ACQUIRE, K_LEASE_RELEASE
+};
+static const char *const fz_kind_name[] = {
+    "get", "get_timed(0)", "get_timed(short)", "peek", "reset", "invalidate", "bad-args",
+    "advance", "open", "lease-acquire(reserved)", "lease-release(reserved)"
+};
+#define OP_BURST 0x40
+#define OP_ARM 0x80
+#define IS_WORKER_KIND(k) ((k) <= K_BADARGS)
+#define IS_GETLIKE(k) ((k) == K_GET || (k) == K_GET_T0 || (k) == K_GET_TSHORT)
+
+enum { OUT_SUCCESS, OUT_FAIL, OUT_NOVALUE, OUT_EXIT, OUT_CANCEL };
+static const char *const fz_out_name[] = { "success", "fail", "no-value", "pthread_exit", "cancelled" };
+static const uint8_t fz_outcome_of[8] = {
+    OUT_SUCCESS, OUT_SUCCESS, OUT_SUCCESS, OUT_SUCCESS, OUT_FAIL, OUT_FAIL, OUT_NOVALUE, OUT_EXIT
+};
+/* Injected errors: distinct from every code memo itself returns. */
+static const int fz_errs[4] = { ECONNREFUSED, EIO, -7, 4242 };
+#define B_GATED 0x20
+#define B_PROBE 0x40
+#define B_ERR(b) fz_errs[((b) >> 3) & 3]
+
+static const uint32_t fz_min_tab[8] = { 0, 0, 0, 1, 10, 100, 1000, 50 };
+
+/* --- harness state ------------------------------------------------------- */
+
+typedef struct fz_value {
+    uint64_t magic;
+    uint64_t payload;  /* written outside the harness lock: only memo orders it */
+    uint32_t serial;   /* index of its END event */
+    uint32_t death;    /* index of its DTOR event */
+    int dead;
+    int probe;         /* its destructor calls its own cell */
+} fz_value_t;
+
+enum { EV_BEGIN, EV_END, EV_DTOR };
+typedef struct fz_event {
+    uint8_t kind, out;
+    int worker;        /* -1: the dispatcher */
+    int err;           /* END of a failed attempt: the error memo reports */
+    fz_value_t *v;
+    uint64_t now;
+} fz_event_t;
+
+typedef struct fz_rec { /* one operation, as a worker ran it */
+    int kind, arg, step, worker;
+    long timeout;
+    void *seen;
+    uint32_t start, end;  /* event log length before and after the call */
+    int err;
+    void *val;
+    int nctor, ctor_out, ctor_err;
+    fz_value_t *ctor_val;
+    int ndtor;
+    fz_value_t *dtor_val;
+    int died;
+    int done_gated;       /* returned while the gate was still closed */
+    int payload_bad;
+    int burst;            /* size of its burst (the workers meet at a spin barrier) */
+} fz_rec_t;
+
+typedef struct fz_worker {
+    pthread_t th;
+    int id;
+    int exists;  /* created, not joined */
+    int dead;    /* exited inside a constructor; join before reuse */
+    int busy;    /* an operation is assigned and has not returned */
+    int go;      /* the assigned operation may start */
+    pthread_cond_t cv; /* signals go */
+    fz_rec_t rec;
+} fz_worker_t;
+
+static struct {
+    pthread_mutex_t mu;   /* protects everything here except the cell */
+    pthread_cond_t cv_w;  /* the gate opened */
+    pthread_cond_t cv_d;  /* dispatcher: done, gate entered (CLOCK_MONOTONIC) */
+    memo_t cell;
+    memo_t bare;          /* a zeroed cell without a constructor */
+    int nw;
+    fz_worker_t w[FZ_MAX_WORKERS];
+    int gate_in, gate_worker, gate_open, no_gate;
+    uint8_t pending;      /* behaviour of the next constructor call */
+    int in_owner, live;
+    fz_event_t ev[FZ_MAX_EVENTS];
+    uint32_t nev;
+    uint32_t n_begin, n_succ, n_fail, n_dtor;
+    int last_fail_err;
+    uint64_t last_succ_ns;
+    fz_value_t *made[FZ_MAX_EVENTS];
+    uint32_t nmade;
+    int foreign;          /* &foreign: a pointer no constructor made */
+    const uint8_t *prog;
+    size_t nsteps;
+    int cur_step;
+    fz_rec_t main_rec;    /* fz_cur of the dispatcher thread, which never constructs */
+    int real_waits;
+} H;
+
+enum { PH_EMPTY, PH_READY, PH_FAILED, PH_BUSY };
+static const char *const fz_phase_name[] = { "EMPTY", "READY", "FAILED", "BUSY(gated)" };
+
+static struct { /* the reference model */
+    int phase;
+    fz_value_t *val;
+    int err;
+    uint32_t row;
+    uint64_t retry_at;
+    uint32_t waits;
+    uint32_t min_ms, max_ms;
+    int gate_worker;
+    uint32_t gate_begin;
+    int blocked[FZ_MAX_WORKERS]; /* op kind a worker is blocked in, -1 none */
+} M;
+
+static _Thread_local fz_rec_t *fz_cur;
+static atomic_int fz_burst_arrived; /* the burst's spin barrier */
+
+static uint64_t fz_now(void) { return atomic_load(&fz_now_ns); }
+
+static void fz_lock(void) { pthread_mutex_lock(&H.mu); }
+static void fz_unlock(void) { pthread_mutex_unlock(&H.mu); }
+
+/* --- diagnostics ------------------------------------------------------------ */
+
+static void fz_dump(void)
+{
+    fprintf(stderr, "--- schedule: %d workers, retry_min_ms %u, retry_max_ms %u\n", H.nw,
+            H.cell.retry_min_ms, H.cell.retry_max_ms);
+    for (size_t i = 0; i < H.nsteps; i++) {
+        const uint8_t *s = H.prog + FZ_HEADER + i * FZ_STEP;
+        int k = fz_kind_of[s[0] & 15];
+        fprintf(stderr, "%s%3zu %-24s w%d arg %3u", (int)i == H.cur_step ? ">" : " ", i,
+                fz_kind_name[k], ((s[0] >> 4) & 3) % H.nw, s[1]);
+        if (s[0] & OP_BURST)
+            fprintf(stderr, " burst");
+        if (s[0] & OP_ARM)
+            fprintf(stderr, " arm[%s%s%s err %d]", fz_out_name[fz_outcome_of[s[2] & 7]],
+                    s[2] & B_GATED ? " gated" : "", s[2] & B_PROBE ? " probe" : "", B_ERR(s[2]));
+        fprintf(stderr, "\n");
+    }
+    fprintf(stderr, "--- events (%u):\n", H.nev);
+    for (uint32_t i = H.nev > 60 ? H.nev - 60 : 0; i < H.nev; i++) {
+        const fz_event_t *e = &H.ev[i];
+        fprintf(stderr, "  %4u w%-2d %s", i, e->worker,
+                e->kind == EV_BEGIN ? "ctor begin" : e->kind == EV_DTOR ? "dtor" : "ctor end");
+        if (e->kind == EV_END)
+            fprintf(stderr, " %s err %d", fz_out_name[e->out], e->err);
+        if (e->v)
+            fprintf(stderr, " value %p", (void *)e->v);
+        fprintf(stderr, " t=+%llu ns\n", (unsigned long long)(e->now - FZ_CLOCK_BASE));
+    }
+    memo_stats_t st = memo_stats(&H.cell);
+    fprintf(stderr, "--- model: %s value %p err %d row %u retry_at +%llu now +%llu waits %u\n",
+            fz_phase_name[M.phase], (void *)M.val, M.err, M.row,
+            (unsigned long long)(M.retry_at ? M.retry_at - FZ_CLOCK_BASE : 0),
+            (unsigned long long)(fz_now() - FZ_CLOCK_BASE), M.waits);
+    fprintf(stderr, "--- stats: attempts %u successes %u failures %u waits %u in_row %u last_error %d"
+            " last_ctor_ns %llu; harness: ctor calls %u successes %u failures %u dtors %u\n",
+            st.attempts, st.successes, st.failures, st.waits, st.failures_in_row, st.last_error,
+            (unsigned long long)st.last_ctor_ns, H.n_begin, H.n_succ, H.n_fail, H.n_dtor);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2), noreturn))
+#endif
+static void fz_violation(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "\nfuzz_cell: VIOLATION at step %d: ", H.cur_step);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    fz_dump();
+    abort();
+}
+
+static const char *fz_opname(const fz_rec_t *r) { return fz_kind_name[r->kind]; }
+
+/* FUZZ_TRACE=1 in the environment: one line per operation on stderr. */
+static int fz_tracing = -1;
+static void fz_trace(const char *how, const fz_rec_t *r)
+{
+    if (fz_tracing < 0)
+        fz_tracing = getenv("FUZZ_TRACE") != NULL;
+    if (!fz_tracing)
+        return;
+    fprintf(stderr, "  step %3d w%d %-16s %-10s err %-5d val %-14p ctor %d%s%s dtor %d%s\n", r->step, r->worker,
+            fz_kind_name[r->kind], how, r->err, r->val, r->nctor, r->nctor ? "/" : "",
+            r->nctor ? fz_out_name[r->ctor_out] : "", r->ndtor, r->died ? " died" : "");
+}
+
+/* --- events and values (H.mu held) --------------------------------------- */
+
+static uint32_t fz_log(int kind, int out, int worker, int err, fz_value_t *v)
+{
+    if (H.nev >= FZ_MAX_EVENTS)
+        fz_violation("event log overflow (more constructor/destructor calls than any schedule allows)");
+    fz_event_t *e = &H.ev[H.nev];
+    e->kind = (uint8_t)kind;
+    e->out = (uint8_t)out;
+    e->worker = worker;
+    e->err = err;
+    e->v = v;
+    e->now = fz_now();
+    return H.nev++;
+}
+
+static int fz_is_made(const void *p)
+{
+    for (uint32_t i = 0; i < H.nmade; i++)
+        if (H.made[i] == p)
+            return 1;
+    return 0;
+}
+
+static uint64_t fz_payload_of(const fz_value_t *v) { return (uint64_t)(uintptr_t)v ^ FZ_PAYLOAD_KEY; }
+
+/* The backoff window after the row-th consecutive failure, in ms: retry_min
+ * doubled per failure, capped at max(retry_min, retry_max). */
+static uint64_t fz_window_ms(uint32_t row)
+{
+    uint64_t cap = M.max_ms > M.min_ms ? M.max_ms : M.min_ms;
+    if (row == 0)
+        row = 1;
+    if (row - 1 >= 32)
+        return cap;
+    uint64_t w = (uint64_t)M.min_ms << (row - 1);
+    return w < cap ? w : cap;
+}
+
+/* --- the constructor and destructor -------------------------------------- */
+
+static void fz_probe(const char *where)
+{
+    void *x = NULL;
+    int e;
+    if ((e = memo_get(&H.cell, &x)) != EDEADLK)
+        fz_violation("%s: memo_get on its own cell returned %d, not EDEADLK", where, e);
+    if ((e = memo_get_timed(&H.cell, &x, 0)) != EDEADLK)
+        fz_violation("%s: memo_get_timed(0) on its own cell returned %d, not EDEADLK", where, e);
+    if ((e = memo_get_timed(&H.cell, &x, 50)) != EDEADLK)
+        fz_violation("%s: memo_get_timed(50) on its own cell returned %d, not EDEADLK", where, e);
+    if ((e = memo_reset(&H.cell)) != EDEADLK)
+        fz_violation("%s: memo_reset on its own cell returned %d, not EDEADLK", where, e);
+    if ((e = memo_invalidate(&H.cell, &H.foreign)) != EDEADLK)
+        fz_violation("%s: memo_invalidate on its own cell returned %d, not EDEADLK", where, e);
+    if ((e = memo_peek(&H.cell, &x)) != EAGAIN)
+        fz_violation("%s: memo_peek on its own cell returned %d, not EAGAIN", where, e);
+    if (x)
+        fz_violation("%s: a failed call on its own cell wrote its out argument", where);
+}
+
+static void fz_gate_cancelled(void *p)
+{
+    fz_rec_t *r = (fz_rec_t *)p; /* H.mu is held again: pthread_cond_wait took it */
+    H.gate_in = 0;
+    H.gate_open = 0;
+    r->ctor_out = OUT_CANCEL;
+    fz_log(EV_END, OUT_CANCEL, r->worker, 0, NULL);
+    H.in_owner = 0;
+    fz_unlock();
+}
+
+/* Blocks the constructor in the gate until an OPEN step; a cancellation
+ * point (only here is the worker cancellable). */
+static void fz_gate_pass(fz_rec_t *r)
+{
+    fz_lock();
+    H.gate_in = 1;
+    H.gate_worker = r->worker;
+    H.gate_open = 0;
+    pthread_cond_broadcast(&H.cv_d);
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+    pthread_cleanup_push(fz_gate_cancelled, r);
+    while (!H.gate_open)
+        pthread_cond_wait(&H.cv_w, &H.mu);
+    pthread_cleanup_pop(0);
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    H.gate_in = 0;
+    H.gate_open = 0;
+    fz_unlock();
+}
+
+static int fz_ctor(void *arg, void **out)
+{
+    fz_rec_t *r = fz_cur;
+    if (arg != (void *)&H)
+        fz_violation("the constructor got arg %p, not the cell's", arg);
+    fz_lock();
+    if (H.in_owner)
+        fz_violation("a constructor started while another constructor or destructor runs (two owners)");
+    if (H.live)
+        fz_violation("a constructor started while a value is live (not exactly once per generation)");
+    H.in_owner = 1;
+    uint8_t b = H.pending;
+    H.pending = 0;
+    int gated = (b & B_GATED) && !H.no_gate;
+    if (r->nctor++)
+        fz_violation("one %s call ran the constructor twice", fz_opname(r));
+    uint64_t t0 = fz_now();
+    fz_log(EV_BEGIN, 0, r->worker, 0, NULL);
+    H.n_begin++;
+    fz_unlock();
+
+    if (b & B_PROBE)
+        fz_probe("constructor");
+    if (gated)
+        fz_gate_pass(r);
+
+    int o = fz_outcome_of[b & 7];
+    if (o == OUT_SUCCESS) {
+        fz_value_t *v = (fz_value_t *)calloc(1, sizeof *v);
+        if (!v)
+            abort();
+        v->magic = FZ_MAGIC;
+        v->payload = fz_payload_of(v);
+        v->probe = (b & B_PROBE) != 0;
+        fz_lock();
+        if (H.nmade >= FZ_MAX_EVENTS)
+            fz_violation("too many values");
+        H.made[H.nmade++] = v;
+        v->serial = fz_log(EV_END, OUT_SUCCESS, r->worker, 0, v);
+        H.live++;
+        H.n_succ++;
+        H.last_succ_ns = fz_now() - t0;
+        r->ctor_out = OUT_SUCCESS;
+        r->ctor_val = v;
+        H.in_owner = 0;
+        fz_unlock();
+        *out = v;
+        return 0;
+    }
+    int err = o == OUT_FAIL ? B_ERR(b) : o == OUT_NOVALUE ? MEMO_ENOVALUE : 0;
+    fz_lock();
+    r->ctor_out = o;
+    r->ctor_err = err;
+    fz_log(EV_END, o, r->worker, err, NULL);
+    if (o == OUT_FAIL || o == OUT_NOVALUE) {
+        H.n_fail++;
+        H.last_fail_err = err;
+    }
+    H.in_owner = 0;
+    fz_unlock();
+    if (o == OUT_EXIT)
+        pthread_exit(NULL); /* memo must put the cell back to EMPTY */
+    if (o == OUT_NOVALUE) {
+        *out = NULL;
+        return 0;
+    }
+    return err;
+}
+
+static void fz_dtor(void *arg, void *p)
+{
+    fz_rec_t *r = fz_cur;
+    fz_value_t *v = (fz_value_t *)p;
+    fz_lock();
+    if (arg != (void *)&H)
+        fz_violation("the destructor got arg %p, not the cell's", arg);
+    if (H.in_owner)
+        fz_violation("a destructor started while another constructor or destructor runs (two owners)");
+    H.in_owner = 1;
+    if (!fz_is_made(v))
+        fz_violation("the destructor got %p, a value no constructor made", p);
+    if (v->dead)
+        fz_violation("value %p destroyed twice", p);
+    v->dead = 1;
+    v->death = fz_log(EV_DTOR, 0, r->worker, 0, v);
+    if (--H.live != 0)
+        fz_violation("live values after a destruction: %d", H.live);
+    H.n_dtor++;
+    if (r->ndtor++)
+        fz_violation("one %s call ran the destructor twice", fz_opname(r));
+    r->dtor_val = v;
+    int probe = v->probe;
+    fz_unlock();
+    if (probe)
+        fz_probe("destructor");
+    fz_lock();
+    H.in_owner = 0;
+    fz_unlock();
+}
+
+/* --- workers ------------------------------------------------------------------ */
+
+static int fz_badargs(int variant)
+{
+    void *v = NULL;
+    memo_stats_t st;
+    switch (variant & 7) {
+    case 0: return memo_get(NULL, &v) == EINVAL ? 0 : 1;
+    case 1: return memo_get(&H.cell, NULL) == EINVAL ? 0 : 1;
+    case 2: return memo_get_timed(&H.cell, &v, -1) == EINVAL ? 0 : 1;
+    case 3: return memo_peek(&H.cell, NULL) == EINVAL && memo_peek(NULL, &v) == EINVAL ? 0 : 1;
+    case 4: return memo_invalidate(&H.cell, NULL) == EINVAL && memo_invalidate(NULL, &H.foreign) == EINVAL ? 0 : 1;
+    case 5: return memo_reset(NULL) == EINVAL ? 0 : 1;
+    case 6:
+        st = memo_stats(NULL);
+        if (st.attempts || st.successes || st.failures || st.waits || st.last_error)
+            return 1;
+        if (memo_get(&H.bare, &v) != EINVAL || memo_peek(&H.bare, &v) != EAGAIN)
+            return 2;
+        if (memo_reset(&H.bare) != 0 || memo_invalidate(&H.bare, &H.foreign) != EALREADY)
+            return 3;
+        return v ? 4 : 0;
+    default: return memo_get_timed(NULL, &v, 0) == EINVAL && memo_get_timed(&H.cell, NULL, 0) == EINVAL ? 0 : 1;
+    }
+}
+
+static void fz_run(fz_rec_t *r)
+{
+    void *v = NULL;
+    switch (r->kind) {
+    case K_GET: r->err = memo_get(&H.cell, &v); break;
+    case K_GET_T0: r->err = memo_get_timed(&H.cell, &v, 0); break;
+    case K_GET_TSHORT: r->err = memo_get_timed(&H.cell, &v, r->timeout); break;
+    case K_PEEK: r->err = memo_peek(&H.cell, &v); break;
+    case K_RESET: r->err = memo_reset(&H.cell); break;
+    case K_INVALIDATE: r->err = memo_invalidate(&H.cell, r->seen); break;
+    default: r->err = fz_badargs(r->arg); break;
+    }
+    r->val = v;
+    if (r->err == 0 && v) {
+        /* Read before any harness lock: the constructor wrote it before
+         * memo published the value, so only memo's release/acquire orders
+         * these (ThreadSanitizer checks it). */
+        const fz_value_t *x = (const fz_value_t *)v;
+        if (x->magic != FZ_MAGIC || x->payload != fz_payload_of(x))
+            r->payload_bad = 1;
+    }
+}
+
+static void fz_worker_died(void *p)
+{
+    fz_worker_t *w = (fz_worker_t *)p;
+    fz_lock();
+    w->rec.died = 1;
+    w->rec.end = H.nev;
+    w->busy = 0;
+    w->dead = 1;
+    pthread_cond_broadcast(&H.cv_d);
+    fz_unlock();
+}
+
+static void fz_run_guarded(fz_worker_t *w)
+{
+    pthread_cleanup_push(fz_worker_died, w);
+    fz_run(&w->rec);
+    pthread_cleanup_pop(0);
+}
+
+static void *fz_worker_main(void *p)
+{
+    fz_worker_t *w = (fz_worker_t *)p;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    for (;;) {
+        fz_lock();
+        while (!w->go)
+            pthread_cond_wait(&w->cv, &H.mu);
+        w->go = 0;
+        w->rec.start = H.nev;
+        fz_unlock();
+        fz_cur = &w->rec;
+        if (w->rec.burst > 1) { /* start together: the calls race in memo, not here */
+            atomic_fetch_add(&fz_burst_arrived, 1);
+            for (unsigned spin = 0; atomic_load(&fz_burst_arrived) < w->rec.burst; spin++)
+                if (spin > 64)
+                    sched_yield();
+        }
+        fz_run_guarded(w);
+        fz_lock();
+        w->rec.end = H.nev;
+        w->rec.done_gated = H.gate_in && !H.gate_open;
+        w->busy = 0;
+        pthread_cond_broadcast(&H.cv_d);
+        fz_unlock();
+    }
+    return NULL;
+}
+
+/* An idle worker, trying `want` first (respawned if it died); NULL if all are
+ * busy. */
+static fz_worker_t *fz_take_worker(int want)
+{
+    for (int i = 0; i < H.nw; i++) {
+        fz_worker_t *w = &H.w[(want + i) % H.nw];
+        fz_lock();
+        int busy = w->busy, dead = w->dead;
+        fz_unlock();
+        if (busy)
+            continue;
+        if (dead) {
+            pthread_join(w->th, NULL);
+            w->dead = 0;
+            w->exists = 0;
+        }
+        if (!w->exists) {
+            if (pthread_create(&w->th, NULL, fz_worker_main, w) != 0) {
+                fprintf(stderr, "fuzz_cell: pthread_create failed\n");
+                abort();
+            }
+            w->exists = 1;
+        }
+        return w;
+    }
+    return NULL;
+}
+
+static void *fz_pick_seen(int arg)
+{
+    void *p = &H.foreign;
+    fz_lock();
+    if (H.nmade) {
+        switch (arg & 3) {
+        case 0: p = H.made[H.nmade - 1]; break;
+        case 1: p = M.phase == PH_READY ? (void *)M.val : (void *)H.made[H.nmade - 1]; break;
+        case 2: p = H.made[(uint32_t)(arg >> 2) % H.nmade]; break;
+        default: break;
+        }
+    }
+    fz_unlock();
+    return p;
+}
+
+static void fz_prepare(fz_worker_t *w, int kind, int arg)
+{
+    fz_lock();
+    memset(&w->rec, 0, sizeof w->rec);
+    w->rec.kind = kind;
+    w->rec.arg = arg;
+    w->rec.step = H.cur_step;
+    w->rec.worker = w->id;
+    w->rec.timeout = 1 + (arg & 1);
+    w->busy = 1;
+    fz_unlock();
+    if (kind == K_INVALIDATE)
+        w->rec.seen = fz_pick_seen(arg);
+}
+
+/* --- dispatcher waits (H.mu held) ---------------------------------------- */
+
+static uint64_t fz_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Waits on cv_d for at most tick_ns; fails the run once `deadline` passed. */
+static void fz_wait_d(uint64_t deadline, uint64_t tick_ns, const char *what)
+{
+    uint64_t now = fz_real_ns();
+    if (now >= deadline)
+        fz_violation("hang: %s did not happen within %llu s", what,
+                     (unsigned long long)(FZ_HANG_NS / 1000000000u));
+    uint64_t until = now + tick_ns < deadline ? now + tick_ns : deadline;
+    struct timespec ts;
+    ts.tv_sec = (time_t)(until / 1000000000u);
+    ts.tv_nsec = (long)(until % 1000000000u);
+    pthread_cond_timedwait(&H.cv_d, &H.mu, &ts);
+}
+
+static int fz_any_busy(void)
+{
+    for (int i = 0; i < H.nw; i++)
+        if (H.w[i].busy)
+            return 1;
+    return 0;
+}
+
+static void fz_go(fz_worker_t *w)
+{
+    fz_lock();
+    w->go = 1;
+    pthread_cond_signal(&w->cv);
+    fz_unlock();
+}
+
+/* --- checks ------------------------------------------------------------------ */
+
+static void fz_check_quiescent(void)
+{
+    memo_stats_t st = memo_stats(&H.cell);
+    void *x = NULL;
+    int pe = memo_peek(&H.cell, &x);
+    fz_lock();
+    if (st.attempts != H.n_begin)
+        fz_violation("stats.attempts %u, but the constructor was called %u times", st.attempts, H.n_begin);
+    if (st.successes != H.n_succ)
+        fz_violation("stats.successes %u, but %u constructor calls succeeded", st.successes, H.n_succ);
+    if (st.failures != H.n_fail)
+        fz_violation("stats.failures %u, but %u constructor calls failed", st.failures, H.n_fail);
+    if (st.waits != M.waits)
+        fz_violation("stats.waits %u, model %u", st.waits, M.waits);
+    if (st.failures_in_row != M.row)
+        fz_violation("stats.failures_in_row %u, model %u", st.failures_in_row, M.row);
+    if (st.last_error != H.last_fail_err)
+        fz_violation("stats.last_error %d, last failed attempt %d", st.last_error, H.last_fail_err);
+    if (st.last_ctor_ns != H.last_succ_ns)
+        fz_violation("stats.last_ctor_ns %llu, last successful construction took %llu ns (fake clock)",
+                     (unsigned long long)st.last_ctor_ns, (unsigned long long)H.last_succ_ns);
+    int ready = M.phase == PH_READY;
+    if (H.live != ready)
+        fz_violation("%d live value(s) in phase %s", H.live, fz_phase_name[M.phase]);
+    if (H.n_succ != H.n_dtor + (uint32_t)ready)
+        fz_violation("constructions %u != destructions %u + live %d", H.n_succ, H.n_dtor, ready);
+    if (ready ? pe != 0 || x != (void *)M.val : pe != EAGAIN)
+        fz_violation("memo_peek returned %d (%p) in phase %s (value %p)", pe, x, fz_phase_name[M.phase],
+                     (void *)M.val);
+    if (ready && M.val->dead)
+        fz_violation("the model's value %p is dead", (void *)M.val);
+    fz_unlock();
+}
+
+/* A returned value is genuine and was live at some point of the call. */
+static void fz_check_value(const fz_rec_t *r)
+{
+    const fz_value_t *v = (const fz_value_t *)r->val;
+    if (r->payload_bad)
+        fz_violation("%s returned %p whose contents are not what the constructor wrote", fz_opname(r), r->val);
+    if (!v || !fz_is_made(v))
+        fz_violation("%s returned %p, a value no constructor made", fz_opname(r), r->val);
+    if (v->serial >= r->end)
+        fz_violation("%s returned %p before its construction ended", fz_opname(r), r->val);
+    if (v->dead && v->death < r->start)
+        fz_violation("%s returned %p, destroyed (event %u) before the call began (event %u)", fz_opname(r),
+                     r->val, v->death, r->start);
+}
+
+/* An error a call that did not construct may return: the failure it waited
+ * on, or the latest failure before it began (backoff window). */
+static int fz_failure_seen(int err, uint32_t start, uint32_t end)
+{
+    for (uint32_t i = end; i-- > 0;) {
+        const fz_event_t *e = &H.ev[i];
+        if (e->kind == EV_END && (e->out == OUT_FAIL || e->out == OUT_NOVALUE)) {
+            if (e->err == err)
+                return 1;
+            if (i < start)
+                return 0;
+        }
+    }
+    return 0;
+}
+
+/* The result of a call that ran the constructor is exactly its outcome. */
+static void fz_check_own_ctor(const fz_rec_t *r)
+{
+    switch (r->ctor_out) {
+    case OUT_SUCCESS:
+        if (r->died || r->err != 0 || r->val != (void *)r->ctor_val)
+            fz_violation("%s ran the constructor, which made %p, but returned %d (%p)", fz_opname(r),
+                         (void *)r->ctor_val, r->err, r->val);
+        break;
+    case OUT_FAIL:
+    case OUT_NOVALUE:
+        if (r->died || r->err != r->ctor_err)
+            fz_violation("%s ran the constructor, which failed with %d, but returned %d", fz_opname(r),
+                         r->ctor_err, r->err);
+        break;
+    default:
+        if (!r->died)
+            fz_violation("%s returned %d although its constructor %s", fz_opname(r), r->err,
+                         fz_out_name[r->ctor_out]);
+    }
+}
+
+/* Rules that hold in every interleaving (bursts, the aftermath of a gate).
+ * wb: the event log length when the window began. */
+static void fz_check_tolerant(const fz_rec_t *r, uint32_t wb)
+{
+    if (r->ndtor && r->kind != K_RESET && r->kind != K_INVALIDATE)
+        fz_violation("%s ran the destructor", fz_opname(r));
+    if (r->nctor && !IS_GETLIKE(r->kind))
+        fz_violation("%s ran the constructor", fz_opname(r));
+    if (r->died && !r->nctor)
+        fz_violation("worker %d died in %s outside a constructor", r->worker, fz_opname(r));
+    if (r->nctor) {
+        fz_check_own_ctor(r);
+        return;
+    }
+    switch (r->kind) {
+    case K_GET:
+    case K_GET_T0:
+    case K_GET_TSHORT:
+        if (r->err == 0) {
+            fz_check_value(r);
+        } else if (r->err == ETIMEDOUT && r->kind != K_GET) {
+            uint32_t lower = r->start > wb ? r->start - 1 : wb;
+            if (H.nev <= lower)
+                fz_violation("%s returned ETIMEDOUT, but no constructor or destructor ran during it",
+                             fz_opname(r));
+        } else if (!fz_failure_seen(r->err, r->start, r->end)) {
+            fz_violation("%s returned %d, an error no attempt it could have seen produced", fz_opname(r),
+                         r->err);
+        }
+        break;
+    case K_PEEK:
+        if (r->err == 0)
+            fz_check_value(r);
+        else if (r->err != EAGAIN)
+            fz_violation("memo_peek returned %d", r->err);
+        break;
+    case K_RESET:
+        if (r->err != 0)
+            fz_violation("memo_reset returned %d", r->err);
+        break;
+    case K_INVALIDATE:
+        if (r->err == 0) {
+            if (r->ndtor != 1 || r->dtor_val != r->seen)
+                fz_violation("memo_invalidate(%p) returned 0 but destroyed %s%p", r->seen,
+                             r->ndtor ? "" : "nothing ", (void *)r->dtor_val);
+        } else if (r->err == EALREADY) {
+            if (r->ndtor)
+                fz_violation("memo_invalidate returned EALREADY but destroyed %p", (void *)r->dtor_val);
+        } else {
+            fz_violation("memo_invalidate returned %d", r->err);
+        }
+        break;
+    default:
+        if (r->err != 0)
+            fz_violation("bad-args variant %d: memo accepted a bad argument (check %d)", r->arg & 7, r->err);
+    }
+}
+
+/* After a window the model takes the cell's state from the harness's event
+ * log; memo_stats().failures_in_row decides only what the log cannot tell
+ * (whether a reset forgot the last failure), within bounds the log sets. */
+static void fz_resync(uint32_t wb, int had_reset, int waits_exact)
+{
+    memo_stats_t st = memo_stats(&H.cell);
+    fz_lock();
+    uint32_t row = M.row;
+    int last = -1;
+    for (uint32_t i = wb; i < H.nev; i++) {
+        const fz_event_t *e = &H.ev[i];
+        if (e->kind == EV_BEGIN)
+            continue;
+        if (e->kind == EV_END && e->out == OUT_SUCCESS)
+            row = 0;
+        else if (e->kind == EV_END && (e->out == OUT_FAIL || e->out == OUT_NOVALUE))
+            row++;
+        last = (int)i;
+    }
+    if (had_reset ? st.failures_in_row > row : st.failures_in_row != row)
+        fz_violation("stats.failures_in_row %u; the attempts in this window allow %s%u", st.failures_in_row,
+                     had_reset ? "at most " : "exactly ", row);
+    if (last < 0 && M.phase == PH_FAILED && had_reset && st.failures_in_row != 0)
+        fz_violation("a reset of a FAILED cell left failures_in_row %u", st.failures_in_row);
+    M.row = st.failures_in_row;
+    if (last < 0) {
+        if (M.phase == PH_FAILED && M.row == 0)
+            M.phase = PH_EMPTY;
+    } else {
+        const fz_event_t *e = &H.ev[last];
+        if (e->kind == EV_DTOR || e->out == OUT_EXIT || e->out == OUT_CANCEL) {
+            M.phase = PH_EMPTY;
+        } else if (e->out == OUT_SUCCESS) {
+            M.phase = PH_READY;
+            M.val = e->v;
+        } else if (M.row == 0) {
+            M.phase = PH_EMPTY;
+        } else {
+            M.phase = PH_FAILED;
+            M.err = e->err;
+            M.retry_at = e->now + fz_window_ms(M.row) * MS;
+        }
+    }
+    if (M.phase != PH_READY)
+        M.val = NULL;
+    if (!waits_exact) {
+        if (st.waits < M.waits)
+            fz_violation("stats.waits went down: %u < %u", st.waits, M.waits);
+        M.waits = st.waits;
+    }
+    fz_unlock();
+}
+
+/* --- sequential steps: exact prediction ------------------------------------- */
+
+typedef struct fz_expect {
+    int err;
+    fz_value_t *val;
+    int fresh, ctor, gate, dies;
+    fz_value_t *dtor;
+} fz_expect_t;
+
+static fz_expect_t fz_predict(const fz_rec_t *r)
+{
+    fz_expect_t e;
+    memset(&e, 0, sizeof e);
+    switch (r->kind) {
+    case K_GET:
+    case K_GET_T0:
+    case K_GET_TSHORT: {
+        if (M.phase == PH_READY) {
+            e.val = M.val;
+            break;
+        }
+        if (M.phase == PH_FAILED && M.min_ms && fz_now() < M.retry_at) {
+            e.err = M.err;
+            break;
+        }
+        uint8_t b = H.pending;
+        e.ctor = 1;
+        e.gate = (b & B_GATED) != 0;
+        switch (fz_outcome_of[b & 7]) {
+        case OUT_SUCCESS: e.fresh = 1; break;
+        case OUT_FAIL: e.err = B_ERR(b); break;
+        case OUT_NOVALUE: e.err = MEMO_ENOVALUE; break;
+        default: e.dies = 1;
+        }
+        break;
+    }
+    case K_PEEK:
+        if (M.phase == PH_READY)
+            e.val = M.val;
+        else
+            e.err = EAGAIN;
+        break;
+    case K_RESET:
+        if (M.phase == PH_READY)
+            e.dtor = M.val;
+        break;
+    case K_INVALIDATE:
+        if (M.phase == PH_READY && r->seen == (void *)M.val)
+            e.dtor = M.val;
+        else
+            e.err = EALREADY;
+        break;
+    default:
+        break;
+    }
+    return e;
+}
+
+static void fz_compare(const fz_rec_t *r, const fz_expect_t *e)
+{
+    const char *op = fz_opname(r);
+    if (r->nctor != e->ctor)
+        fz_violation("%s %s the constructor; the model says it %s (phase %s)", op, r->nctor ? "ran" : "did not run",
+                     e->ctor ? "must" : "must not", fz_phase_name[M.phase]);
+    if (e->gate) {
+        if (!r->nctor || !H.gate_in || H.gate_worker != r->worker)
+            fz_violation("%s should be blocked in its gated constructor", op);
+        return;
+    }
+    if (H.w[r->worker].busy)
+        fz_violation("%s is blocked in the gate although the model says its constructor is not gated", op);
+    if (e->dies != r->died)
+        fz_violation("%s: worker %s, the model says it %s (pthread_exit in the constructor)", op,
+                     r->died ? "died" : "returned", e->dies ? "dies" : "returns");
+    if (r->died)
+        return;
+    if (r->err != e->err)
+        fz_violation("%s returned %d, the model says %d (phase %s)", op, r->err, e->err, fz_phase_name[M.phase]);
+    if (r->err == 0 && (IS_GETLIKE(r->kind) || r->kind == K_PEEK)) {
+        void *want = e->fresh ? (void *)r->ctor_val : (void *)e->val;
+        if (r->val != want || r->payload_bad)
+            fz_violation("%s returned value %p, the model says %p", op, r->val, want);
+    }
+    if (e->dtor ? r->ndtor != 1 || r->dtor_val != e->dtor : r->ndtor != 0)
+        fz_violation("%s destroyed %p (%d times), the model says %p", op, (void *)r->dtor_val, r->ndtor,
+                     (void *)e->dtor);
+}
+
+static void fz_apply(const fz_rec_t *r)
+{
+    if (r->nctor) {
+        switch (r->ctor_out) {
+        case OUT_SUCCESS:
+            M.phase = PH_READY;
+            M.val = r->ctor_val;
+            M.row = 0;
+            break;
+        case OUT_FAIL:
+        case OUT_NOVALUE:
+            M.phase = PH_FAILED;
+            M.val = NULL;
+            M.err = r->ctor_err;
+            M.row++;
+            M.retry_at = fz_now() + fz_window_ms(M.row) * MS;
+            break;
+        default:
+            M.phase = PH_EMPTY;
+            M.val = NULL;
+        }
+    }
+    if (r->kind == K_RESET) {
+        if (M.phase == PH_FAILED)
+            M.row = 0;
+        M.phase = PH_EMPTY;
+        M.val = NULL;
+    }
+    if (r->kind == K_INVALIDATE && r->err == 0) {
+        M.phase = PH_EMPTY;
+        M.val = NULL;
+    }
+}
+
+static void fz_seq_step(fz_worker_t *w)
+{
+    fz_rec_t *r = &w->rec;
+    fz_lock();
+    fz_expect_t e = fz_predict(r);
+    fz_unlock();
+    fz_go(w);
+    fz_lock();
+    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    while (w->busy && !(H.gate_in && H.gate_worker == w->id))
+        fz_wait_d(deadline, FZ_HANG_NS, "a sequential operation's return");
+    fz_trace(e.gate ? "gated" : "seq", r);
+    fz_compare(r, &e);
+    if (e.gate) {
+        M.phase = PH_BUSY;
+        M.gate_worker = w->id;
+        M.gate_begin = r->start;
+        for (int i = 0; i < FZ_MAX_WORKERS; i++)
+            M.blocked[i] = -1;
+    } else {
+        fz_apply(r);
+    }
+    fz_unlock();
+}
+
+/* --- steps while a constructor is blocked in the gate -------------------- */
+
+static void fz_gate_step(fz_worker_t *w)
+{
+    fz_rec_t *r = &w->rec;
+    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    if (r->kind == K_GET_TSHORT && ++H.real_waits > FZ_MAX_REAL_WAITS)
+        r->kind = K_GET_T0;
+    if (r->kind == K_GET) {
+        uint32_t base = memo_stats(&H.cell).waits;
+        fz_go(w);
+        fz_lock();
+        /* memo counts a waiter before it sleeps; nothing signals us, so poll:
+         * first yielding, then in 100 us condvar ticks (bounded by the deadline) */
+        for (int spin = 0; w->busy && memo_stats(&H.cell).waits == base; spin++) {
+            if (spin < 200) {
+                fz_unlock();
+                sched_yield();
+                fz_lock();
+            } else {
+                fz_wait_d(deadline, 100000, "a get becoming a waiter of the blocked constructor");
+            }
+        }
+        if (!w->busy)
+            fz_violation("memo_get returned %d (%p) while the constructor it must wait for is blocked", r->err,
+                         r->val);
+        M.waits++;
+        M.blocked[w->id] = K_GET;
+        fz_trace("waiting", r);
+        fz_unlock();
+        return;
+    }
+    if (r->kind == K_RESET) { /* must wait for the attempt: checked when the gate opens */
+        fz_go(w);
+        M.blocked[w->id] = K_RESET;
+        return;
+    }
+    fz_go(w);
+    fz_lock();
+    while (w->busy)
+        fz_wait_d(deadline, FZ_HANG_NS, "an operation that must not wait");
+    int want = 0;
+    switch (r->kind) {
+    case K_GET_T0: want = ETIMEDOUT; break;
+    case K_GET_TSHORT: want = ETIMEDOUT; M.waits++; break;
+    case K_PEEK: want = EAGAIN; break;
+    case K_INVALIDATE: want = EALREADY; break;
+    default: break;
+    }
+    fz_trace("while-gated", r);
+    if (r->err != want || r->nctor || r->ndtor || r->died)
+        fz_violation("%s returned %d (ctor %d, dtor %d) while a constructor is blocked; expected %d", fz_opname(r),
+                     r->err, r->nctor, r->ndtor, want);
+    fz_unlock();
+}
+
+/* Opens the gate (or cancels its constructor's thread), waits until every
+ * operation in flight has returned, then checks them and resyncs the model. */
+static void fz_open(int cancel)
+{
+    if (M.phase != PH_BUSY)
+        return;
+    fz_worker_t *g = &H.w[M.gate_worker];
+    fz_lock();
+    H.pending &= (uint8_t)~B_GATED;
+    H.no_gate = 1;
+    if (cancel)
+        pthread_cancel(g->th);
+    else
+        H.gate_open = 1;
+    pthread_cond_broadcast(&H.cv_w);
+    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    while (fz_any_busy())
+        fz_wait_d(deadline, FZ_HANG_NS, "every blocked operation returning after the gate opened");
+    H.no_gate = 0;
+
+    const fz_rec_t *gr = &g->rec;
+    if (gr->nctor != 1)
+        fz_violation("the gated call ran the constructor %d times", gr->nctor);
+    if (cancel && gr->ctor_out != OUT_CANCEL)
+        fz_violation("the cancelled constructor ended as %s", fz_out_name[gr->ctor_out]);
+    fz_trace("gate-owner", gr);
+    fz_check_own_ctor(gr);
+    int had_reset = 0;
+    for (int i = 0; i < H.nw; i++)
+        if (M.blocked[i] == K_RESET)
+            had_reset = 1;
+    for (int i = 0; i < H.nw; i++) {
+        if (M.blocked[i] < 0)
+            continue;
+        const fz_rec_t *r = &H.w[i].rec;
+        if (i != M.gate_worker)
+            fz_trace("after-gate", r);
+        if (r->done_gated)
+            fz_violation("%s (worker %d) returned %d while the constructor it must wait for was blocked",
+                         fz_opname(r), i, r->err);
+        if (r->kind == K_GET && (gr->ctor_out == OUT_FAIL || gr->ctor_out == OUT_NOVALUE) &&
+            (r->nctor || r->died || r->err != gr->ctor_err))
+            fz_violation("a waiter of an attempt that failed with %d returned %d%s", gr->ctor_err, r->err,
+                         r->nctor ? " after running the constructor itself" : "");
+        if (r->kind == K_GET && gr->ctor_out == OUT_SUCCESS && !had_reset &&
+            (r->nctor || r->err != 0 || r->val != (void *)gr->ctor_val))
+            fz_violation("a waiter of an attempt that made %p returned %d (%p)", (void *)gr->ctor_val, r->err,
+                         r->val);
+        fz_check_tolerant(r, M.gate_begin);
+    }
+    fz_unlock();
+    M.phase = PH_EMPTY; /* BUSY is over: the log says what followed */
+    fz_resync(M.gate_begin, had_reset, 1);
+    for (int i = 0; i < FZ_MAX_WORKERS; i++)
+        M.blocked[i] = -1;
+}
+
+/* --- bursts: several operations released at once -------------------------- */
+
+static size_t fz_burst(size_t i)
+{
+    fz_worker_t *ws[FZ_MAX_WORKERS];
+    int k = 0, had_reset = 0;
+    fz_lock();
+    H.no_gate = 1;
+    uint32_t wb = H.nev;
+    fz_unlock();
+    while (i < H.nsteps && k < H.nw) {
+        const uint8_t *s = H.prog + FZ_HEADER + i * FZ_STEP;
+        int kind = fz_kind_of[s[0] & 15];
+        if (!IS_WORKER_KIND(kind) || (k > 0 && !(s[0] & OP_BURST)))
+            break;
+        if (s[0] & OP_ARM) {
+            fz_lock();
+            H.pending = (uint8_t)(s[2] & ~B_GATED);
+            fz_unlock();
+        }
+        fz_worker_t *w = fz_take_worker((s[0] >> 4) & 3);
+        if (!w)
+            break;
+        H.cur_step = (int)i;
+        fz_prepare(w, kind, s[1]);
+        ws[k++] = w;
+        had_reset |= kind == K_RESET;
+        i++;
+    }
+    fz_lock();
+    atomic_store(&fz_burst_arrived, 0);
+    for (int j = 0; j < k; j++) {
+        ws[j]->rec.burst = k;
+        ws[j]->go = 1;
+        pthread_cond_signal(&ws[j]->cv);
+    }
+    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    while (fz_any_busy())
+        fz_wait_d(deadline, FZ_HANG_NS, "every operation of a burst returning");
+    H.no_gate = 0;
+    for (int j = 0; j < k; j++) {
+        fz_trace("burst", &ws[j]->rec);
+        fz_check_tolerant(&ws[j]->rec, wb);
+    }
+    fz_unlock();
+    fz_resync(wb, had_reset, 0);
+    return i;
+}
+
+/* --- the dispatcher ------------------------------------------------------------ */
+
+static void fz_advance(int arg)
+{
+    uint64_t now = fz_now(), d = 0;
+    switch (arg & 7) {
+    case 0: d = 1 * MS; break;
+    case 1: d = 10 * MS; break;
+    case 2: d = 100 * MS; break;
+    case 3: d = 1000 * MS; break;
+    case 4: d = M.retry_at > now + 1 ? M.retry_at - 1 - now : 0; break; /* to the window's last ns */
+    case 5: d = M.retry_at > now ? M.retry_at - now : 0; break;         /* to its end exactly */
+    case 6: d = 1; break;
+    default: d = 3600000 * MS; break;
+    }
+    atomic_fetch_add(&fz_now_ns, d);
+}
+
+static void fz_worker_step(int kind, int arg, int want)
+{
+    fz_worker_t *w = fz_take_worker(want);
+    if (!w) { /* every worker is blocked on the gate: open it */
+        fz_open(0);
+        return;
+    }
+    fz_prepare(w, kind, arg);
+    if (M.phase == PH_BUSY)
+        fz_gate_step(w);
+    else
+        fz_seq_step(w);
+}
+
+static void fz_finish(void)
+{
+    if (M.phase == PH_BUSY)
+        fz_open(0);
+    fz_check_quiescent();
+    /* the final reset runs in a worker, so that a cell left BUSY is reported
+     * as a hang instead of blocking the dispatcher */
+    fz_worker_t *w = fz_take_worker(0);
+    if (!w)
+        fz_violation("no idle worker at the end of the input");
+    fz_prepare(w, K_RESET, 0);
+    fz_go(w);
+    fz_lock();
+    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    while (w->busy)
+        fz_wait_d(deadline, FZ_HANG_NS, "the final memo_reset's return");
+    const fz_rec_t *r = &w->rec;
+    if (r->err != 0)
+        fz_violation("final memo_reset returned %d", r->err);
+    if (M.phase == PH_READY ? r->ndtor != 1 || r->dtor_val != M.val : r->ndtor != 0)
+        fz_violation("final memo_reset destroyed %d value(s) in phase %s", r->ndtor, fz_phase_name[M.phase]);
+    if (M.phase == PH_FAILED)
+        M.row = 0;
+    M.phase = PH_EMPTY;
+    M.val = NULL;
+    fz_unlock();
+    fz_check_quiescent();
+    fz_lock();
+    if (H.n_succ != H.n_dtor || H.live != 0)
+        fz_violation("at the end: %u constructions, %u destructions, %d live", H.n_succ, H.n_dtor, H.live);
+    for (uint32_t i = 0; i < H.nmade; i++)
+        if (!H.made[i]->dead)
+            fz_violation("value %p was never destroyed", (void *)H.made[i]);
+    fz_unlock();
+    for (int i = 0; i < FZ_MAX_WORKERS; i++) {
+        fz_worker_t *w = &H.w[i];
+        fz_lock();
+        int dead = w->dead;
+        fz_unlock();
+        if (w->exists && dead) {
+            pthread_join(w->th, NULL);
+            w->exists = 0;
+            w->dead = 0;
+        }
+    }
+    for (uint32_t i = 0; i < H.nmade; i++)
+        free(H.made[i]);
+    H.nmade = 0;
+}
+
+static void fz_init_once(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    pthread_condattr_t ca;
+    pthread_mutex_init(&H.mu, NULL);
+    pthread_cond_init(&H.cv_w, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&H.cv_d, &ca);
+    pthread_condattr_destroy(&ca);
+    for (int i = 0; i < FZ_MAX_WORKERS; i++) {
+        H.w[i].id = i;
+        pthread_cond_init(&H.w[i].cv, NULL);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const uint8_t none[FZ_HEADER] = { 0, 0, 0 };
+    fz_init_once();
+    if (size < FZ_HEADER) {
+        data = none;
+        size = FZ_HEADER;
+    }
+    fz_cur = &H.main_rec;
+    atomic_store(&fz_now_ns, FZ_CLOCK_BASE);
+
+    fz_lock();
+    H.nw = 2 + data[0] % 3;
+    memset(&H.cell, 0, sizeof H.cell);
+    memset(&H.bare, 0, sizeof H.bare);
+    H.cell.ctor = fz_ctor;
+    H.cell.dtor = fz_dtor;
+    H.cell.arg = &H;
+    uint32_t min = fz_min_tab[data[1] & 7], max = 0;
+    switch (data[2] & 7) {
+    case 0: max = 0; break;
+    case 1: max = min / 2; break;
+    case 2: max = min; break;
+    case 3: max = 2 * min; break;
+    case 4: max = 8 * min; break;
+    case 5: max = 3 * min; break;
+    case 6: max = UINT32_MAX; break;
+    default: max = 100000; break;
+    }
+    H.cell.retry_min_ms = min;
+    H.cell.retry_max_ms = max;
+    H.gate_in = H.gate_open = H.no_gate = 0;
+    H.gate_worker = -1;
+    H.pending = 0;
+    H.in_owner = H.live = 0;
+    H.nev = 0;
+    H.n_begin = H.n_succ = H.n_fail = H.n_dtor = 0;
+    H.last_fail_err = 0;
+    H.last_succ_ns = 0;
+    H.nmade = 0;
+    H.real_waits = 0;
+    H.prog = data;
+    H.nsteps = (size - FZ_HEADER) / FZ_STEP;
+    if (H.nsteps > FZ_MAX_STEPS)
+        H.nsteps = FZ_MAX_STEPS;
+    H.cur_step = -1;
+    memset(&M, 0, sizeof M);
+    M.phase = PH_EMPTY;
+    M.min_ms = min;
+    M.max_ms = max;
+    for (int i = 0; i < FZ_MAX_WORKERS; i++)
+        M.blocked[i] = -1;
+    fz_unlock();
+
+    for (size_t i = 0; i < H.nsteps;) {
+        const uint8_t *s = data + FZ_HEADER + i * FZ_STEP;
+        int kind = fz_kind_of[s[0] & 15];
+        H.cur_step = (int)i;
+        if ((s[0] & OP_BURST) && IS_WORKER_KIND(kind) && M.phase != PH_BUSY && i + 1 < H.nsteps) {
+            const uint8_t *n = s + FZ_STEP;
+            if ((n[0] & OP_BURST) && IS_WORKER_KIND(fz_kind_of[n[0] & 15])) {
+                i = fz_burst(i);
+                fz_check_quiescent();
+                continue;
+            }
+        }
+        if (s[0] & OP_ARM) {
+            fz_lock();
+            H.pending = s[2];
+            fz_unlock();
+        }
+        switch (kind) {
+        case K_ADVANCE: fz_advance(s[1]); break;
+        case K_OPEN: fz_open(s[1] & 1); break;
+        case K_LEASE_ACQUIRE:
+        case K_LEASE_RELEASE: break; /* reserved: see the EXTENSION POINT above */
+        default: fz_worker_step(kind, s[1], (s[0] >> 4) & 3); break;
+        }
+        fz_check_quiescent();
+        i++;
+    }
+    H.cur_step = (int)H.nsteps;
+    fz_finish();
+    return 0;
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh -- the stateful fuzzer of one memo cell (tests/fuzz/fuzz_cell.c).
+#   run.sh replay        replay the seed corpus (tests/fuzz/corpus) without libFuzzer:
+#                        gcc+ASan+UBSan, clang+TSan, gcc+ASan+UBSan -DMEMO_NO_FUTEX;
+#                        ends with "fuzz replay: N inputs, F failures"
+#   run.sh fuzz [SECS]   libFuzzer (clang -fsanitize=fuzzer,address,undefined) for
+#                        SECS seconds (default 60) from a copy of the corpus in
+#                        build/fuzz/work; non-zero exit and a kept crash file
+#                        (build/fuzz/artifacts/) if it finds a violation
+#   run.sh seeds         rewrite tests/fuzz/corpus from the seed list below
+#   run.sh repro FILE    run one input under the ASan+UBSan replay build
+# Environment: FUZZ_REPLAY_REPEAT (replay runs each input this many times, default 3),
+# FUZZ_INCLUDE (include dir, default include/: point it at a mutated memo.h copy).
+# New inputs the fuzzer finds are never added to tests/fuzz/corpus automatically.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+B=build/fuzz
+C=tests/fuzz/corpus
+INC=${FUZZ_INCLUDE:-include}
+WARN="-Wall -Wextra -Wpedantic -Werror"
+SRC=tests/fuzz/fuzz_cell.c
+mkdir -p "$B"
+
+# name | compiler | flags
+replay_builds=(
+  "asan-ubsan-gcc|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+  "tsan-clang|clang|-std=c11 -O1 -g -fsanitize=thread"
+  "asan-ubsan-gcc-nofutex|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DMEMO_NO_FUTEX"
+)
+
+build_replay() { # name cc flags -> $B/replay-NAME
+  # shellcheck disable=SC2086
+  $2 $3 $WARN -I"$INC" "$SRC" tests/fuzz/replay.c -o "$B/replay-$1" -pthread 2>"$B/replay-$1.build.log" || {
+    echo "[fuzz replay $1] BUILD FAILED"; sed 's/^/    /' "$B/replay-$1.build.log" | head -20; return 1; }
+}
+
+run_replay() { # name repeat files...
+  local name=$1 repeat=$2; shift 2
+  # atexit_sleep_ms=0: TSan otherwise sleeps 1 s at exit (the workers stay parked)
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 atexit_sleep_ms=0" timeout 300 \
+      "$B/replay-$name" -r "$repeat" "$@"
+}
+
+do_replay() {
+  local repeat=${FUZZ_REPLAY_REPEAT:-3} files=() fails=0 runs=0 out
+  for f in "$C"/*; do [ -f "$f" ] && files+=("$f"); done
+  [ ${#files[@]} -gt 0 ] || { echo "fuzz replay: no inputs in $C"; return 1; }
+  for cfg in "${replay_builds[@]}"; do
+    IFS='|' read -r name cc flags <<<"$cfg"
+    if ! build_replay "$name" "$cc" "$flags"; then fails=$((fails + ${#files[@]})); continue; fi
+    local t0=$SECONDS bad=0
+    runs=$((runs + ${#files[@]}))
+    # one process for the whole corpus; only if it fails, one per input to name them
+    if ! out=$(run_replay "$name" "$repeat" "${files[@]}" 2>&1); then
+      for f in "${files[@]}"; do
+        if ! out=$(run_replay "$name" "$repeat" "$f" 2>&1); then
+          bad=$((bad + 1))
+          echo "[fuzz replay $name] $f: FAILED"
+          printf '%s\n' "$out" | grep -v '^replay: ' | head -60 | sed 's/^/    /'
+        fi
+      done
+      [ $bad = 0 ] && { bad=1; echo "[fuzz replay $name] the corpus failed in one process, no input alone:"
+                        printf '%s\n' "$out" | grep -v '^replay: ' | head -60 | sed 's/^/    /'; }
+    fi
+    fails=$((fails + bad))
+    echo "[fuzz replay $name] ${#files[@]} inputs x $repeat, $bad failed ($((SECONDS - t0)) s)"
+  done
+  echo "fuzz replay: ${#files[@]} inputs, $fails failures"
+  [ "$fails" = 0 ]
+}
+
+nfiles() { find "$1" -maxdepth 1 -type f | wc -l; }
+
+do_fuzz() {
+  local secs=${1:-60}
+  # shellcheck disable=SC2086
+  clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $WARN \
+      -I"$INC" "$SRC" -o "$B/fuzz_cell" -pthread 2>"$B/fuzz_cell.build.log" || {
+    echo "fuzz: BUILD FAILED"; sed 's/^/    /' "$B/fuzz_cell.build.log" | head -20; return 1; }
+  rm -rf "$B/work"; mkdir -p "$B/work" "$B/artifacts"
+  cp "$C"/* "$B/work/"
+  local before; before=$(nfiles "$B/artifacts")
+  echo "fuzz: $secs s from $(nfiles "$C") seeds (copy in $B/work), log in $B/fuzz.log"
+  UBSAN_OPTIONS=print_stacktrace=1 "$B/fuzz_cell" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+      -max_len=603 -print_final_stats=1 -artifact_prefix="$B/artifacts/" "$B/work" >"$B/fuzz.log" 2>&1
+  local rc=$?
+  local done_line execs eps newu
+  done_line=$(grep -E '^#[0-9]+' "$B/fuzz.log" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/fuzz.log")
+  eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$B/fuzz.log")
+  newu=$(sed -n 's/^stat::new_units_added: *//p' "$B/fuzz.log")
+  echo "fuzz: ${execs:-?} executions, ${eps:-?} exec/s, ${newu:-?} new inputs (not added to $C)"
+  echo "fuzz: last status: ${done_line:-none}"
+  if [ $rc -ne 0 ] || [ "$(nfiles "$B/artifacts")" != "$before" ]; then
+    grep -E 'VIOLATION|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|^---|^>' "$B/fuzz.log" | head -40
+    echo "fuzz: FAILED (rc=$rc); crash inputs kept in $B/artifacts/:"; find "$B/artifacts" -type f -newer "$B/fuzz_cell" | sed 's/^/    /'
+    echo "fuzz: reproduce with: bash tests/fuzz/run.sh repro $B/artifacts/<file>"
+    return 1
+  fi
+  echo "fuzz: 0 crashes"
+}
+
+do_repro() {
+  IFS='|' read -r name cc flags <<<"${replay_builds[0]}"
+  build_replay "$name" "$cc" "$flags" || return 1
+  "$B/replay-$name" "$@"
+}
+
+# --- the seed assembler ---------------------------------------------------------
+# hdr WORKERS MIN MAX      MIN: 0 none, 3 1ms, 4 10ms, 5 100ms, 6 1000ms, 7 50ms
+#                          MAX: 0 none, 1 min/2, 2 min, 3 2min, 4 8min, 5 3min, 6 UINT32_MAX, 7 100000
+# op KIND [w=N] [arg=N] [ctor=SPEC] [burst]
+#   KIND: get t0 (get_timed 0) tshort (get_timed 1-2 ms) peek reset inval bad adv open
+#   inval arg: 0 newest value, 1 current, 2+4k the k-th value made, 3 a foreign pointer
+#   adv arg:   0 1ms, 1 10ms, 2 100ms, 3 1s, 4 to the window's last ns, 5 to its end, 6 1ns, 7 1h
+#   open arg:  0 open the gate, 1 cancel the blocked constructor's thread
+#   bad arg:   0-7 misuse variants (EINVAL and friends)
+#   SPEC (the NEXT constructor call): ok | fail[:E] | novalue | exit, then +gate, +probe;
+#        E: 0 ECONNREFUSED, 1 EIO, 2 -7, 3 4242
+S=""
+hx() { for x; do S+=$(printf '\\x%02x' "$x"); done; }
+hdr() { S=""; hx $(($1 - 2)) "$2" "$3"; }
+beh() {
+  local spec=$1 b=0 base e=0
+  base=${spec%%[+:]*}
+  case $base in ok) b=0;; fail) b=4;; novalue) b=6;; exit) b=7;; *) echo "seed: bad ctor $spec" >&2; exit 2;; esac
+  case $spec in *:[0-3]*) e=${spec#*:}; e=${e%%+*}; b=$((b | (e << 3)));; esac
+  case $spec in *+gate*) b=$((b | 32));; esac
+  case $spec in *+probe*) b=$((b | 64));; esac
+  echo $b
+}
+op() {
+  local kind=$1 k w=0 arg=0 c=0 f=0; shift
+  case $kind in get) k=0;; t0) k=3;; tshort) k=4;; peek) k=5;; reset) k=6;; inval) k=7;;
+    adv) k=9;; open) k=11;; bad) k=13;; *) echo "seed: bad op $kind" >&2; exit 2;; esac
+  for a; do case $a in
+    w=*) w=${a#w=};; arg=*) arg=${a#arg=};; ctor=*) c=$(beh "${a#ctor=}"); f=$((f | 128));;
+    burst) f=$((f | 64));; *) echo "seed: bad operand $a" >&2; exit 2;; esac; done
+  hx $((k | (w << 4) | f)) "$arg" "$c"
+}
+seed() { printf '%b' "$S" >"$C/$1"; }
+
+do_seeds() {
+  rm -rf "$C"; mkdir -p "$C"
+  hdr 2 0 0; op get; op get w=1; op peek; op reset w=1; op peek; op get; op inval arg=1; op get w=1; op peek
+  seed 01-get-peek-reset
+  hdr 2 0 0; op get ctor=fail; op get ctor=fail:1; op peek; op get; op get w=1; op peek; op reset
+  seed 02-fail-then-success
+  hdr 3 0 0; op get ctor=novalue; op peek; op get w=2; op reset; op get ctor=novalue w=1; op get
+  seed 03-success-without-value
+  hdr 3 0 0; op get ctor=exit; op get w=1; op get w=0; op reset; op get ctor=exit w=2; op peek; op get w=2
+  seed 04-constructor-pthread-exit
+  hdr 2 0 0; op get ctor=ok+probe; op reset; op get ctor=fail:2+probe; op get ctor=ok+probe w=1; op inval arg=1
+  seed 05-recursion-edeadlk
+  hdr 4 0 0; op get ctor=ok+gate; op get w=1; op get w=2; op peek w=3; op open; op get w=3; op peek
+  seed 06-gate-waiters-share-value
+  hdr 4 0 0; op get ctor=fail:2+gate; op get w=1; op get w=2; op open; op peek; op get w=3
+  seed 07-gate-waiters-share-failure
+  hdr 4 0 0; op get ctor=exit+gate; op get w=1; op get w=2; op get w=3; op open; op peek; op get
+  seed 08-gate-exit-takeover
+  hdr 3 0 0; op get ctor=ok+gate; op get w=1; op get w=2; op open arg=1; op peek; op get
+  seed 09-gate-cancel-takeover
+  hdr 4 0 0; op get ctor=ok+gate; op reset w=1; op get w=2; op open; op peek; op get w=3
+  seed 10-reset-during-construction
+  hdr 3 0 0; op get ctor=ok+gate; op t0 w=1; op tshort w=1; op tshort w=2 arg=1; op peek w=2
+  op inval w=2 arg=0; op inval w=1 arg=3; op bad w=1 arg=6; op open; op t0
+  seed 11-gate-nonblocking-ops
+  hdr 2 5 4; op get ctor=fail; op get; op adv arg=4; op get; op t0 w=1; op peek; op adv arg=6
+  op get ctor=fail:1; op adv arg=4; op get; op adv arg=5; op get; op peek
+  seed 12-backoff-window-doubles
+  hdr 2 5 3; op get ctor=fail; op adv arg=5; op get ctor=fail; op adv arg=4; op get; op adv arg=6
+  op get ctor=fail; op adv arg=4; op get w=1; op adv arg=6; op get ctor=fail; op adv arg=5; op get ctor=fail
+  op adv arg=4; op get; op adv arg=6; op get
+  seed 13-backoff-window-capped
+  hdr 2 7 0; op get ctor=fail:3; op adv arg=1; op get; op adv arg=4; op get w=1; op adv arg=6
+  op get ctor=fail:3; op adv arg=4; op get; op adv arg=5; op get
+  seed 14-backoff-constant-window
+  hdr 2 6 0; op get ctor=fail; op get; op get w=1; op reset w=1; op get; op peek
+  seed 15-reset-forgets-failure
+  hdr 2 0 0; op get; op inval arg=1; op inval w=1 arg=0; op get; op inval arg=2; op inval arg=3
+  op inval w=1 arg=1; op get; op inval arg=6; op peek
+  seed 16-invalidate-seen-stale-foreign
+  hdr 4 0 0; op get burst; op get w=1 burst; op get w=2 burst; op get w=3 burst; op peek
+  seed 17-burst-first-gets
+  hdr 4 0 0; op get; op get burst; op reset w=1 burst; op inval w=2 arg=1 burst; op get w=3 burst; op peek; op get
+  seed 18-burst-get-reset-invalidate
+  hdr 3 5 0; op get ctor=fail burst; op get w=1 burst; op get w=2 burst; op get; op adv arg=5; op get
+  seed 19-burst-failure-backoff
+  hdr 4 0 0; op get ctor=exit burst; op get w=1 burst; op get w=2 burst; op t0 w=3 burst; op get
+  seed 20-burst-exit-takeover
+  hdr 2 0 0; op bad arg=0; op bad arg=1; op bad arg=2; op bad arg=3; op get; op bad arg=4
+  op bad arg=5; op bad arg=6; op bad arg=7; op peek
+  seed 21-bad-arguments
+  hdr 2 0 0; op get ctor=ok+gate; op adv arg=3; op adv arg=0; op open; op peek; op reset; op get
+  seed 22-gate-clock-ctor-time
+  hdr 3 5 4; op get ctor=fail+gate; op get w=1; op adv arg=1; op open; op get; op adv arg=4; op get w=2
+  op adv arg=6; op get
+  seed 23-gate-failure-then-backoff
+  hdr 4 0 0; op get ctor=exit+gate; op get w=1; op get w=2; op open ctor=fail:3; op peek; op get
+  seed 24-gate-exit-takeover-fails
+  hdr 2 0 0; op get ctor=ok+gate; op get w=1; op get w=0; op peek; op get w=1
+  seed 25-all-workers-blocked-forces-open
+  hdr 3 0 0; op get ctor=ok+gate+probe; op reset w=1; op inval w=2 arg=1; op open; op get; op reset
+  seed 26-gate-probe-and-reset
+  hdr 4 4 4; op get ctor=ok; op get w=1 burst; op reset w=2 burst; op get ctor=fail:1 w=3; op get ctor=fail+gate
+  op get w=2; op reset w=3; op tshort w=1; op open; op adv arg=1; op get burst; op inval w=1 arg=1 burst
+  op get ctor=exit w=2 burst; op peek w=3 burst; op adv arg=7; op get ctor=novalue; op get w=3; op reset
+  op get ctor=ok+gate w=1; op get; op open arg=1; op get w=2; op inval w=3 arg=0; op bad arg=6
+  seed 27-mixed
+  hdr 3 3 6; op get ctor=fail; op adv arg=6; op get ctor=fail; op adv arg=5; op get ctor=fail:2
+  op adv arg=4; op get; op get ctor=ok+gate w=1; op get w=2; op open; op peek
+  seed 28-backoff-1ms-uncapped
+  hdr 2 0 0; op get ctor=fail; op get ctor=exit; op reset; op get ctor=fail:1; op get w=1 ctor=exit+gate
+  op get; op open; op reset w=1; op get
+  seed 29-exit-after-failure-then-reset
+  hdr 4 0 0; for _ in $(seq 40); do
+    op get burst; op get w=1 burst; op get w=2 burst; op get w=3 burst; op reset; done
+  seed 30-racing-first-gets
+  hdr 2 0 0; for _ in $(seq 66); do op get burst; op get w=1 burst; op reset; done
+  seed 32-racing-first-gets-2-workers
+  hdr 4 0 0; for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    op get; op reset burst; op get w=1 burst; op inval w=2 arg=1 burst; op get w=3 burst; done
+  seed 31-racing-reset-invalidate-get
+  echo "seeds: wrote $(nfiles "$C") files to $C"
+}
+
+case "${1:-}" in
+  replay) do_replay ;;
+  fuzz) do_fuzz "${2:-60}" ;;
+  seeds) do_seeds ;;
+  repro) shift; do_repro "$@" ;;
+  *) echo "usage: $0 replay | fuzz [SECONDS] | seeds | repro FILE..." >&2; exit 2 ;;
+esac
