@@ -18,6 +18,14 @@
  *   fastpath --one NAME N  run only variant NAME for N gets, print nothing
  *                          (for valgrind --tool=callgrind instruction counts)
  *   fastpath --list        print the variant names, one a line
+ *   fastpath --describe    print "name<TAB>description", one variant a line
+ *
+ * With BENCH_CSV=file in the environment, the timed run also appends its
+ * results to that file as CSV rows bench,variant,threads,param,metric,value
+ * (fastpath,<variant>,1,c,ns_median|ns_min|ns_max|x_plain,<value>).
+ *
+ * Built with -DHAVE_GLIB (and glib-2.0's pkg-config flags), it also measures
+ * GLib's g_once_init_enter/g_once_init_leave (variant glib_once).
  */
 #define _GNU_SOURCE /* RUSAGE_THREAD etc.; memo.h needs POSIX */
 #include "memo.h"
@@ -32,6 +40,10 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+
+#ifdef HAVE_GLIB
+#include <glib.h>
+#endif
 
 
 /* The value every getter hands out. */
@@ -190,6 +202,29 @@ static NOINLINE void run_mutex(uint64_t n)
     }
 }
 
+/* --- 9. GLib g_once_init_enter/g_once_init_leave on the pointer itself --- */
+#ifdef HAVE_GLIB
+/* GLib's documented idiom for a lazily set pointer: the location is the value
+ * (NULL = not yet), g_once_init_enter's inline part is an acquire load and a
+ * test; the getter then returns the (now known to be set) global. */
+static struct obj *glib_ptr;
+
+static inline struct obj *glib_get(void)
+{
+    if (g_once_init_enter(&glib_ptr))
+        g_once_init_leave(&glib_ptr, make_raw());
+    return glib_ptr;
+}
+
+static NOINLINE void run_glib_once(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        sink = glib_get();
+        BARRIER();
+    }
+}
+#endif
+
 /* ------------------------------------------------------------------------- */
 
 typedef struct variant {
@@ -207,6 +242,9 @@ static const variant_t variants[] = {
     { "pthread_once", "pthread_once + global", run_pthread_once },
     { "call_once", "C11 call_once + global", run_call_once },
     { "mutex", "pthread_mutex lock/check/unlock", run_mutex },
+#ifdef HAVE_GLIB
+    { "glib_once", "GLib g_once_init_enter/leave", run_glib_once },
+#endif
 };
 #define NVAR (sizeof variants / sizeof variants[0])
 
@@ -249,6 +287,11 @@ int main(int argc, char **argv)
             printf("%s\n", variants[v].name);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "--describe") == 0) {
+        for (size_t v = 0; v < NVAR; v++)
+            printf("%s\t%s\n", variants[v].name, variants[v].what);
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "--one") == 0) {
         if (argc != 4) {
             fprintf(stderr, "usage: fastpath --one VARIANT N\n");
@@ -274,9 +317,17 @@ int main(int argc, char **argv)
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     printf("== fastpath: ns per get of a READY value ==\n");
+    printf("program  : c (bench/fastpath.c)\n");
     printf("compiler : %s\n", BENCH_COMPILER);
     printf("flags    : %s\n", BENCH_FLAGS);
     printf("cpu      : %s (%ld online)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
+#ifdef HAVE_GLIB
+    printf("glib     : %u.%u.%u (headers), %u.%u.%u (library)\n", GLIB_MAJOR_VERSION,
+           GLIB_MINOR_VERSION, GLIB_MICRO_VERSION, glib_major_version, glib_minor_version,
+           glib_micro_version);
+#else
+    printf("glib     : not built in (compile with -DHAVE_GLIB and glib-2.0's flags)\n");
+#endif
     printf("measured : one thread; each variant's loop does get -> volatile global sink,\n"
            "           then an empty asm memory clobber, %llu gets per run; %d runs per\n"
            "           variant interleaved round-robin; CLOCK_MONOTONIC around the loop;\n"
@@ -308,6 +359,26 @@ int main(int argc, char **argv)
     for (size_t v = 0; v < NVAR; v++)
         printf("%-34s %9.3f %8.3f %8.3f %9.2f\n", variants[v].what, med[v], ns[v][0],
                ns[v][runs - 1], med[v] / med[0]);
+
+    const char *csv = getenv("BENCH_CSV");
+    if (csv && *csv) {
+        FILE *f = fopen(csv, "a");
+        if (!f) {
+            perror(csv);
+            return 1;
+        }
+        for (size_t v = 0; v < NVAR; v++) {
+            const char *nm = variants[v].name;
+            fprintf(f, "fastpath,%s,1,c,ns_median,%.4f\n", nm, med[v]);
+            fprintf(f, "fastpath,%s,1,c,ns_min,%.4f\n", nm, ns[v][0]);
+            fprintf(f, "fastpath,%s,1,c,ns_max,%.4f\n", nm, ns[v][runs - 1]);
+            fprintf(f, "fastpath,%s,1,c,x_plain,%.4f\n", nm, med[v] / med[0]);
+        }
+        if (fclose(f) != 0) {
+            perror(csv);
+            return 1;
+        }
+    }
 
     /* Sanity: every memo variant really served the cached value. */
     memo_stats_t a = memo_stats(&get_obj_memo), b = memo_stats(&cell), c = memo_stats(&get_span_memo);

@@ -26,7 +26,7 @@
  *
  * Usage: scaling [M [ROUNDS]]
  * If the environment variable BENCH_CSV names a file, rows
- * bench,variant,threads,metric,value are appended to it.
+ * bench,variant,threads,param,metric,value are appended to it (param empty).
  */
 #define _GNU_SOURCE
 #include "memo.h"
@@ -264,9 +264,9 @@ int main(int argc, char **argv)
                    m->gets_per_s, m->thread_ns, m->cpu_ns,
                    counts[ci] > ncpu ? "  (oversubscribed)" : "");
             if (csv) {
-                fprintf(csv, "scaling,%s,%d,gets_per_s,%.6g\n", variants[vi].name, counts[ci], m->gets_per_s);
-                fprintf(csv, "scaling,%s,%d,ns_per_get_thread,%.6g\n", variants[vi].name, counts[ci], m->thread_ns);
-                fprintf(csv, "scaling,%s,%d,cpu_ns_per_get,%.6g\n", variants[vi].name, counts[ci], m->cpu_ns);
+                fprintf(csv, "scaling,%s,%d,,gets_per_s,%.6g\n", variants[vi].name, counts[ci], m->gets_per_s);
+                fprintf(csv, "scaling,%s,%d,,ns_per_get_thread,%.6g\n", variants[vi].name, counts[ci], m->thread_ns);
+                fprintf(csv, "scaling,%s,%d,,cpu_ns_per_get,%.6g\n", variants[vi].name, counts[ci], m->cpu_ns);
             }
         }
     }

@@ -26,7 +26,8 @@
  *
  * Usage: storm [THREADS [MS [CTOR_US]]]
  * If the environment variable BENCH_CSV names a file, rows
- * bench,variant,threads,metric,value are appended to it.
+ * bench,variant,threads,param,metric,value are appended to it (variant =
+ * memo, param = the backoff setting as named in the table).
  */
 #define _GNU_SOURCE
 #include "memo.h"
@@ -135,10 +136,10 @@ static void print_cpu(void)
 }
 
 static FILE *csv;
-static void csv_row(const char *variant, int threads, const char *metric, double value)
+static void csv_row(const char *setting, int threads, const char *metric, double value)
 {
     if (csv)
-        fprintf(csv, "storm,%s,%d,%s,%.6g\n", variant, threads, metric, value);
+        fprintf(csv, "storm,memo,%d,%s,%s,%.6g\n", threads, setting, metric, value);
 }
 
 int main(int argc, char **argv)
