@@ -12,6 +12,8 @@
 #                  "server" without backoff and with two backoff settings
 #   3. scaling:    READY getter throughput with 1..N threads and 2N (N = CPUs),
 #                  memo MEMOIZE vs a plain global load vs pthread_once
+#   4. lease:      memo_acquire + memo_release of a READY value, one thread,
+#                  vs plain load, memo_get and a mutex-protected refcount
 #
 # Tables are printed and APPENDED to build/bench/results.txt (bench/run.sh
 # runs first and truncates it); every row is also written as CSV to
@@ -30,7 +32,8 @@
 #                         5000; 0 = no cap)
 #   STORM_THREADS / STORM_MS / STORM_CTOR_US  (default 64 / 1000 / 50)
 #   SCALING_M / SCALING_ROUNDS              gets per thread / rounds (default 200000000 / 3)
-#   EXTRA_ONLY            run only these, comma-separated: contention,storm,scaling
+#   LEASE_N / LEASE_RUNS                    ops per run / runs (default 20000000 / 7)
+#   EXTRA_ONLY            run only these, comma-separated: contention,storm,scaling,lease
 #                         (default all three)
 set -euo pipefail
 
@@ -48,7 +51,7 @@ STORM_MS=${STORM_MS:-1000}
 STORM_CTOR_US=${STORM_CTOR_US:-50}
 SCALING_M=${SCALING_M:-200000000}
 SCALING_ROUNDS=${SCALING_ROUNDS:-3}
-EXTRA_ONLY=${EXTRA_ONLY:-contention,storm,scaling}
+EXTRA_ONLY=${EXTRA_ONLY:-contention,storm,scaling,lease}
 
 wanted() { case ",$EXTRA_ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -67,6 +70,8 @@ $CC $FLAGS "-DBENCH_FLAGS=\"$FLAGS\"" bench/contention.c bench/contention_nofute
 $CC $FLAGS "-DBENCH_FLAGS=\"$FLAGS\"" bench/storm.c -o "$OUT/storm"
 # shellcheck disable=SC2086
 $CC $FLAGS "-DBENCH_FLAGS=\"$FLAGS\"" bench/scaling.c -o "$OUT/scaling"
+# shellcheck disable=SC2086
+$CC $FLAGS "-DBENCH_FLAGS=\"$FLAGS\"" bench/lease.c -o "$OUT/lease"
 say ""
 
 echo "bench,variant,threads,param,metric,value" > "$CSV"
@@ -83,6 +88,10 @@ if wanted storm; then
 fi
 if wanted scaling; then
     BENCH_CSV=$CSV run_logged "$OUT/scaling" "$SCALING_M" "$SCALING_ROUNDS" || status=$?
+    say ""
+fi
+if wanted lease; then
+    BENCH_CSV=$CSV run_logged "$OUT/lease" "${LEASE_N:-20000000}" "${LEASE_RUNS:-7}" || status=$?
     say ""
 fi
 if [ "$status" -ne 0 ]; then

@@ -108,6 +108,7 @@
 #include <time.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 /* In C++23, <stdatomic.h> provides _Atomic(T) as std::atomic<T>. */
@@ -157,12 +158,12 @@ typedef void (*memo_dtor_fn)(void *arg, void *value);
  *  internal (names ending in `_`).  Do not copy a cell that is in use.
  *
  *  Layout (x86-64): the value slot and the state word are the first 16 bytes,
- *  the line the fast path reads; the whole cell is 104 bytes. */
+ *  the line the fast path reads; the whole cell is 120 bytes (104 on i386). */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
     _Atomic(void *) slot_ MEMO_I_ZERO;      /* the value when READY, else NULL */
     _Atomic(uint32_t) state_ MEMO_I_ZERO;   /* phase | WAITERS | generation, see below */
-    uint32_t abi_ MEMO_I_ZERO;              /* reserved, 0 */
+    uint32_t flags_ MEMO_I_ZERO;            /* MEMO_I_F_* (set by MEMOIZE), else 0 */
 
     /* --- configuration (positional in MEMO_INIT) ----------------------- */
     memo_ctor_fn ctor MEMO_I_ZERO;          /* builds the value; required */
@@ -189,7 +190,11 @@ typedef struct memo {
     _Atomic(uint32_t) successes_ MEMO_I_ZERO;
     _Atomic(uint32_t) failures_ MEMO_I_ZERO;
     _Atomic(uint32_t) waits_ MEMO_I_ZERO;
-    uint32_t pad_ MEMO_I_ZERO;
+
+    /* --- leases (memo_acquire/memo_release) ----------------------------- */
+    _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_ */
+    _Atomic(uint64_t) leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
+    void *retired_ MEMO_I_ZERO;               /* detached values still leased */
 } memo_t;
 
 /** MEMO_INIT(ctor, dtor, arg, options...): static initializer for a memo_t.
@@ -202,6 +207,14 @@ typedef struct memo {
     { .ctor = (ctor_), .dtor = (dtor_), .arg = (arg_) __VA_OPT__(, ) __VA_ARGS__ }
 #else
 #define MEMO_INIT(...) { .ctor = __VA_ARGS__ }
+#endif
+
+/* MEMO_INIT with internal flags (MEMO_I_F_*), for the typed generators. */
+#ifdef __cplusplus
+#define MEMO_I_INIT_F_(flags_v, ctor_, dtor_, arg_, ...) \
+    { .flags_ = (flags_v), .ctor = (ctor_), .dtor = (dtor_), .arg = (arg_) __VA_OPT__(, ) __VA_ARGS__ }
+#else
+#define MEMO_I_INIT_F_(flags_v, ...) { .flags_ = (flags_v), .ctor = __VA_ARGS__ }
 #endif
 
 /** memo_stats_t: counters of one cell, a snapshot taken by memo_stats().
@@ -316,8 +329,11 @@ static inline int memo_peek(memo_t *m, void **out)
  *  empties the cell; also forgets a failure and its backoff window, so the
  *  next get starts a new attempt at once.  If an attempt is running, waits for
  *  it to end first.  Returns 0 (also when the cell was already empty), EINVAL
- *  for NULL, EDEADLK from the cell's own constructor or destructor.
- *  Callers that obtained the old value must no longer be using it. */
+ *  for NULL, EDEADLK from the cell's own constructor or destructor, ENOMEM if
+ *  the small record a leased value needs could not be allocated (nothing
+ *  changed).  If leases (memo_acquire) are held on the value, it leaves the
+ *  cell now and is destroyed by the last memo_release instead.  Callers that
+ *  obtained the value by memo_get, without a lease, must no longer use it. */
 static inline int memo_reset(memo_t *m);
 
 /** memo_invalidate(m, seen): like memo_reset, but only if the cell still holds
@@ -325,13 +341,50 @@ static inline int memo_reset(memo_t *m);
  *  first destroys it and gets 0, the other gets EALREADY and nothing happens,
  *  and the next get reconnects once.  Also EALREADY when the cell is empty or
  *  holds another value; EINVAL for NULL m or seen; EDEADLK from the cell's
- *  own constructor or destructor.  Never waits for a running attempt. */
+ *  own constructor or destructor; ENOMEM as memo_reset.  Never waits for a
+ *  running attempt.  A leased value is destroyed at its last release. */
 static inline int memo_invalidate(memo_t *m, void *seen);
 
 /** memo_stats(m): a snapshot of the cell's counters (all zero for NULL).
  *  Each field is read atomically; the fields are not one consistent snapshot
  *  while other threads work on the cell. */
 static inline memo_stats_t memo_stats(const memo_t *m);
+
+/** memo_lease_t: a hold on one value of a cell, taken by memo_acquire and
+ *  given back by memo_release.  While it is held, the value it names is not
+ *  destroyed: a memo_reset, memo_invalidate or replacement of a leased value
+ *  detaches it from the cell at once (the next get builds a new one) and runs
+ *  its destructor when the last lease on it is released.
+ *  `value` is the leased value (read it, do not write it); the other members
+ *  are internal.  A lease belongs to one holder: do not copy it and release
+ *  both copies. */
+typedef struct memo_lease {
+    void *value;            /* the leased value; NULL when not held */
+    memo_t *m_;             /* the cell; NULL when not held */
+    uint32_t epoch_;        /* the value's epoch (leases_ >> 32 when taken) */
+    uint32_t magic_;        /* MEMO_I_LEASE_MAGIC while held */
+} memo_lease_t;
+
+/** MEMO_LEASE_INIT: initializer for a memo_lease_t that is not held.  A
+ *  zeroed lease is equally "not held". */
+#define MEMO_LEASE_INIT { NULL, NULL, 0, 0 }
+
+/** memo_acquire(m, &lease): as memo_get (builds the value if needed, waits for
+ *  a running attempt, same errors), and on success also takes a lease on the
+ *  value: lease.value is the value and stays valid -- not destroyed, even if
+ *  the cell is reset or invalidated meanwhile -- until memo_release(&lease).
+ *  Returns 0; or an error and the lease is "not held".  EINVAL for NULL
+ *  arguments; ENOTSUP for a cell whose value lives in place (MEMOIZE with a
+ *  non-pointer T, MEMOIZE_VALUE: their storage is reused by the next value, so
+ *  it cannot outlive a reset).  Cost when ready: two loads and one atomic
+ *  add on the cell (a shared-line write, unlike memo_get). */
+static inline int memo_acquire(memo_t *m, memo_lease_t *lease);
+
+/** memo_release(&lease): gives the lease back.  If its value was detached
+ *  (reset, invalidated) and this was its last lease, runs the cell's
+ *  destructor on it now, in the calling thread.  Returns 0; EINVAL for NULL or
+ *  a lease that is not held (released twice, never acquired). */
+static inline int memo_release(memo_lease_t *lease);
 
 /* ==========================================================================
  * TYPED GENERATORS
@@ -776,9 +829,138 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
     return r.err;
 }
 
-/* Takes a READY cell into BUSY (the caller becomes owner), clears the slot and
- * runs the destructor, then installs EMPTY.  `s` is the READY word seen. */
-static inline int memo_i_destroy_(memo_t *m, uint32_t s)
+/* --- leases ----------------------------------------------------------------
+ *
+ * leases_ = (epoch << 32) | count.  The epoch names the cell's current value
+ * (it changes only when a value is detached, by the BUSY owner); count is the
+ * number of leases taken on it.  A value detached while leased goes to the
+ * retired_ list (guarded by rlock_) with the number of its leases; the release
+ * that brings that number to zero destroys it.  See docs/DESIGN.md, "Leases".
+ */
+#define MEMO_I_F_INPLACE 1u               /* flags_: the value lives in static storage */
+#define MEMO_I_LEASE_MAGIC 0x6c656173u    /* "leas" */
+#define MEMO_I_BIAS ((int64_t)1 << 40)    /* > any 32-bit count of releases */
+
+typedef struct memo_i_retired {
+    struct memo_i_retired *next;
+    void *value;
+    int64_t count;        /* leases not yet released (+ MEMO_I_BIAS until the
+                             detacher has added its count); guarded by rlock_ */
+    uint32_t epoch;
+} memo_i_retired_t;
+
+static inline void memo_i_rlock_(memo_t *m)
+{
+    /* acquire: a holder sees everything earlier holders wrote under the lock.
+     * The sections are a few pointer operations; waiting yields the CPU. */
+    while (atomic_exchange_explicit(&m->rlock_, 1, memory_order_acquire))
+        while (atomic_load_explicit(&m->rlock_, memory_order_relaxed))
+            sched_yield();
+}
+
+static inline void memo_i_runlock_(memo_t *m)
+{
+    /* release: publishes the section's writes to the next holder. */
+    atomic_store_explicit(&m->rlock_, 0, memory_order_release);
+}
+
+/* Removes r from the retired list; rlock_ held. */
+static inline void memo_i_unlink_(memo_t *m, memo_i_retired_t *r)
+{
+    memo_i_retired_t **pp = (memo_i_retired_t **)&m->retired_;
+    while (*pp && *pp != r)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = r->next;
+}
+
+/* The owner (BUSY) has just taken value v out of slot_: moves the cell to the
+ * next epoch and hands v's leases, if any, to rec.  Returns 1 if v has no
+ * lease (the caller destroys it now; rec is freed), 0 if the last release of
+ * a lease on v will destroy it (rec stays on the retired list). */
+static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
+{
+    /* relaxed: only the BUSY owner changes the epoch, and we are the owner
+     * (our claim acquired the previous owner's release). */
+    uint32_t e = (uint32_t)(atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32);
+    rec->value = v;
+    rec->epoch = e;
+    rec->count = MEMO_I_BIAS;
+    /* The record is listed BEFORE the epoch moves on: a release that sees
+     * the new epoch must find it (see memo_i_unpin_). */
+    memo_i_rlock_(m);
+    rec->next = (memo_i_retired_t *)m->retired_;
+    m->retired_ = rec;
+    memo_i_runlock_(m);
+    /* acq_rel.  release: slot_ = NULL and the listed record happen-before
+     * any acquire read of the new epoch (memo_acquire, memo_i_unpin_).
+     * acquire: every lease given back before this point in leases_'s
+     * modification order (release CAS) happens-before the destructor.  An
+     * acquire whose add precedes this exchange is counted in `old`; one whose
+     * add follows it sees the new epoch and undoes its add. */
+    uint64_t old = atomic_exchange_explicit(&m->leases_, (uint64_t)(e + 1u) << 32,
+                                            memory_order_acq_rel);
+    memo_i_rlock_(m);
+    rec->count += (int64_t)(uint32_t)old - MEMO_I_BIAS;
+    int64_t left = rec->count;
+    if (left == 0)
+        memo_i_unlink_(m, rec);
+    memo_i_runlock_(m);
+    if (left != 0)
+        return 0;
+    free(rec);
+    return 1;
+}
+
+/* Gives back one lease taken in epoch e.  0, or EINVAL if no lease of that
+ * epoch is outstanding (a lease released twice through a copy). */
+static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
+{
+    memo_i_rlock_(m);
+    memo_i_retired_t *r = (memo_i_retired_t *)m->retired_;
+    while (r && r->epoch != e)
+        r = r->next;
+    if (!r || r->count <= 0) {
+        memo_i_runlock_(m);
+        return EINVAL;
+    }
+    int64_t left = --r->count;
+    if (left == 0)
+        memo_i_unlink_(m, r);
+    memo_i_runlock_(m);
+    if (left == 0) {
+        /* The last lease on a detached value: destroy it here, outside the
+         * lock and outside any BUSY period (a new value may be in use). */
+        if (m->dtor)
+            m->dtor(m->arg, r->value);
+        free(r);
+    }
+    return 0;
+}
+
+static inline int memo_i_unpin_(memo_t *m, uint32_t e)
+{
+    /* acquire: if we see a later epoch, its detacher's record is listed
+     * (release in memo_i_detach_'s exchange). */
+    uint64_t cur = atomic_load_explicit(&m->leases_, memory_order_acquire);
+    while ((uint32_t)(cur >> 32) == e) {
+        if ((uint32_t)cur == 0)
+            return EINVAL; /* no lease outstanding: released twice */
+        /* release: our uses of the value happen-before its destruction (the
+         * detacher's acq_rel exchange reads this or a later value).
+         * acquire on failure: as the load above. */
+        if (atomic_compare_exchange_weak_explicit(&m->leases_, &cur, cur - 1,
+                memory_order_release, memory_order_acquire))
+            return 0;
+    }
+    return memo_i_unpin_retired_(m, e);
+}
+
+/* Takes a READY cell into BUSY (the caller becomes owner), clears the slot,
+ * detaches the value (memo_i_detach_, consuming rec) and runs the destructor
+ * unless a lease defers it; then installs EMPTY.  `s` is the READY word seen.
+ * EAGAIN (rec untouched) if the word has changed. */
+static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec)
 {
     uint32_t busy;
     if (!memo_i_claim_(m, s, &busy))
@@ -786,13 +968,15 @@ static inline int memo_i_destroy_(memo_t *m, uint32_t s)
     /* relaxed: the value is still ours; readers that load NULL take the slow
      * path and see BUSY (state_ changed before this store). */
     void *v = atomic_exchange_explicit(&m->slot_, NULL, memory_order_relaxed);
-    memo_i_attempt_t a;
-    a.m = m;
-    a.busy = busy;
-    pthread_cleanup_push(memo_i_abandon_, &a);
-    if (m->dtor)
-        m->dtor(m->arg, v);
-    pthread_cleanup_pop(0);
+    if (memo_i_detach_(m, v, rec)) {
+        memo_i_attempt_t a;
+        a.m = m;
+        a.busy = busy;
+        pthread_cleanup_push(memo_i_abandon_, &a);
+        if (m->dtor)
+            m->dtor(m->arg, v);
+        pthread_cleanup_pop(0);
+    }
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
     return 0;
 }
@@ -801,15 +985,21 @@ static inline int memo_reset(memo_t *m)
 {
     if (!m)
         return EINVAL;
+    memo_i_retired_t *rec = NULL; /* for a value we detach; allocated first
+                                     so that no failure can follow the detach */
+    int rc;
     for (;;) {
         /* acquire: as in memo_i_get_slow_. */
         uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
         switch (s & MEMO_I_PHASE) {
         case MEMO_I_EMPTY:
-            return 0;
+            rc = 0;
+            goto out;
         case MEMO_I_READY:
-            if (memo_i_destroy_(m, s) == 0)
-                return 0;
+            if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
+                return ENOMEM;
+            if (memo_i_destroy_(m, s, rec) == 0)
+                return 0; /* rec consumed */
             break;
         case MEMO_I_FAILED: {
             /* acq_rel: forgetting the failure is a BUSY period of zero length;
@@ -818,38 +1008,111 @@ static inline int memo_reset(memo_t *m)
             if (atomic_compare_exchange_strong_explicit(&m->state_, &s, next,
                     memory_order_acq_rel, memory_order_relaxed)) {
                 atomic_store_explicit(&m->nfail_row_, 0, memory_order_relaxed);
-                return 0;
+                rc = 0;
+                goto out;
             }
             break;
         }
         default: /* BUSY */
-            if (memo_i_owned_by_me_(m))
-                return EDEADLK;
+            if (memo_i_owned_by_me_(m)) {
+                rc = EDEADLK;
+                goto out;
+            }
             memo_i_wait_(m, s, 0);
             break;
         }
     }
+out:
+    free(rec);
+    return rc;
 }
 
 static inline int memo_invalidate(memo_t *m, void *seen)
 {
     if (!m || !seen)
         return EINVAL;
+    memo_i_retired_t *rec = NULL;
+    int rc;
     /* acquire: as in memo_i_get_slow_. */
     uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
     if ((s & MEMO_I_PHASE) == MEMO_I_BUSY && memo_i_owned_by_me_(m))
         return EDEADLK;
     for (;;) {
-        if ((s & MEMO_I_PHASE) != MEMO_I_READY)
-            return EALREADY;
+        if ((s & MEMO_I_PHASE) != MEMO_I_READY) {
+            rc = EALREADY;
+            break;
+        }
         /* relaxed: the slot of a READY word cannot change without the
          * generation changing, which memo_i_destroy_'s CAS checks. */
-        if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen)
-            return EALREADY;
-        if (memo_i_destroy_(m, s) == 0)
-            return 0;
+        if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) {
+            rc = EALREADY;
+            break;
+        }
+        if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
+            return ENOMEM;
+        if (memo_i_destroy_(m, s, rec) == 0)
+            return 0; /* rec consumed */
         s = atomic_load_explicit(&m->state_, memory_order_acquire);
     }
+    free(rec);
+    return rc;
+}
+
+static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
+{
+    if (!lease)
+        return EINVAL;
+    lease->value = NULL;
+    lease->m_ = NULL;
+    lease->epoch_ = 0;
+    lease->magic_ = 0;
+    if (!m)
+        return EINVAL;
+    if (m->flags_ & MEMO_I_F_INPLACE)
+        return ENOTSUP;
+    for (;;) {
+        /* acquire: if this reads a detacher's exchange, that detacher's
+         * slot_ = NULL happens-before the load of slot_ below, so v cannot
+         * be a value detached before epoch e0 began. */
+        uint64_t e0 = atomic_load_explicit(&m->leases_, memory_order_acquire);
+        /* acquire: as in memo_get. */
+        void *v = atomic_load_explicit(&m->slot_, memory_order_acquire);
+        if (!v) {
+            memo_i_res_t r = memo_i_get_slow_(m, -1);
+            if (r.err)
+                return r.err;
+            continue; /* the value is built; pin it as above */
+        }
+        /* relaxed: atomicity is all we need.  If the add still reads epoch
+         * e0, v is e0's value (it was loaded after e0 was read, and a value
+         * of a later epoch is installed only after e0's detach, which would
+         * then precede this add) and the detach of e0 comes after this add
+         * in leases_'s modification order, so it counts our lease.  The
+         * value's contents are ordered by the acquire load of slot_. */
+        uint64_t old = atomic_fetch_add_explicit(&m->leases_, 1, memory_order_relaxed);
+        if ((uint32_t)(old >> 32) == (uint32_t)(e0 >> 32)) {
+            lease->value = v;
+            lease->m_ = m;
+            lease->epoch_ = (uint32_t)(old >> 32);
+            lease->magic_ = MEMO_I_LEASE_MAGIC;
+            return 0;
+        }
+        /* v was detached meanwhile and our add counted on a later epoch:
+         * take it back (this may destroy that epoch's value) and retry. */
+        memo_i_unpin_(m, (uint32_t)(old >> 32));
+    }
+}
+
+static inline int memo_release(memo_lease_t *lease)
+{
+    if (!lease || lease->magic_ != MEMO_I_LEASE_MAGIC || !lease->m_)
+        return EINVAL;
+    memo_t *m = lease->m_;
+    uint32_t e = lease->epoch_;
+    lease->value = NULL;
+    lease->m_ = NULL;
+    lease->magic_ = 0;
+    return memo_i_unpin_(m, e);
 }
 
 static inline memo_stats_t memo_stats(const memo_t *m)
@@ -915,7 +1178,8 @@ static inline memo_stats_t memo_stats(const memo_t *m)
         if (typed_) \
             typed_(v_); \
     } \
-    storage memo_t name##_memo = MEMO_INIT(name##_memo_ctor_, name##_memo_dtor_, NULL, __VA_ARGS__); \
+    storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_IS_PTR(T) ? 0u : MEMO_I_F_INPLACE, \
+        name##_memo_ctor_, name##_memo_dtor_, NULL, __VA_ARGS__); \
     storage MEMO_I_UNUSED int name(T *out) \
     { \
         /* acquire: as in memo_get. */ \
@@ -944,7 +1208,8 @@ static inline memo_stats_t memo_stats(const memo_t *m)
         *out = (void *)&name##_memo_val_; \
         return 0; \
     } \
-    storage memo_t name##_memo = MEMO_INIT(name##_memo_ctor_, NULL, NULL, __VA_ARGS__); \
+    storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_INPLACE, name##_memo_ctor_, NULL, NULL, \
+        __VA_ARGS__); \
     storage MEMO_I_UNUSED T name(void) \
     { \
         /* acquire: as in memo_get. */ \

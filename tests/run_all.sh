@@ -42,6 +42,7 @@ suites=(
   "cell|tests/test_cell.c"
   "backoff|tests/test_backoff.c"
   "typed|tests/test_typed.c tests/tu_def.c tests/tu_use.c"
+  "lease|tests/test_lease.c"
 )
 
 record() { # name ok(0/1) count
