@@ -12,8 +12,11 @@
  * (.retry_min_ms, doubling up to .retry_max_ms) fail at once, without a new
  * connection attempt.
  *
- * A PGconn must not be used by two threads at once: this program is
- * single-threaded; a threaded one would guard the connection with a mutex.
+ * The query holds a lease (memo_acquire/memo_release) on the connection:
+ * if another thread invalidated or reset it meanwhile, PQfinish waits for
+ * the release instead of closing the socket under the query.  (A PGconn must
+ * still not be used by two threads at once: this program is single-threaded;
+ * a threaded one would guard the connection with a mutex.)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -88,12 +91,13 @@ static double now_ms(void)
  * invalidating a broken connection so that the next call reconnects). */
 static int run_query(const char *sql, char *val, size_t len)
 {
-    PGconn *db;
-    int err = get_db(&db);
+    memo_lease_t lease;
+    int err = memo_acquire(&get_db_memo, &lease); /* builds it like get_db() */
     if (err) {
         fprintf(stderr, "no connection: %s (error %d)\n", strerror(err), err);
         return -1;
     }
+    PGconn *db = (PGconn *)lease.value;
     PGresult *r = PQexec(db, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0, conn_error = 0;
@@ -114,6 +118,7 @@ static int run_query(const char *sql, char *val, size_t len)
         if (memo_invalidate(&get_db_memo, db) == 0)
             fprintf(stderr, "connection lost: the next query reconnects\n");
     }
+    memo_release(&lease); /* closes it here if it was invalidated */
     return rc;
 }
 
