@@ -377,7 +377,11 @@ typedef struct memo_lease {
  *  arguments; ENOTSUP for a cell whose value lives in place (MEMOIZE with a
  *  non-pointer T, MEMOIZE_VALUE: their storage is reused by the next value, so
  *  it cannot outlive a reset).  Cost when ready: two loads and one atomic
- *  add on the cell (a shared-line write, unlike memo_get). */
+ *  add on the cell (a shared-line write, unlike memo_get).
+ *  If a reset detaches the value between the get and the pin, the call goes
+ *  round again: it may then build (or wait for) another value, count in
+ *  memo_stats' `waits` more than once, and -- giving back a pin it took on a
+ *  value detached meanwhile -- run that value's deferred destructor. */
 static inline int memo_acquire(memo_t *m, memo_lease_t *lease);
 
 /** memo_release(&lease): gives the lease back.  If its value was detached

@@ -2,15 +2,17 @@
  *
  * LLVMFuzzerTestOneInput decodes its input into a schedule: cell options, then
  * up to FZ_MAX_STEPS steps, each one operation by one of 2-4 worker threads
- * (get, get_timed, peek, reset, invalidate, bad arguments), or a dispatcher
+ * (get, get_timed, peek, reset, invalidate, bad arguments, lease acquire and
+ * release, each worker holding up to FZ_SLOTS leases), or a dispatcher
  * action (advance the fake clock, open the gate of a blocked constructor), and
  * optionally the behaviour of the NEXT constructor call (succeed, fail with a
  * code, succeed without a value, pthread_exit, block in a gate, call its own
  * cell).  A dispatcher (the calling thread) hands each step to its worker and
  * waits until the operation has returned, or the worker is known to be blocked
  * in the library: it entered a gated constructor (the harness's own gate), or
- * it is a counted waiter of that constructor (memo_stats().waits), or it is a
- * memo_reset issued while the gate is closed (it must wait).  No sleeps: every
+ * it is a counted waiter of that constructor (memo_stats().waits; memo_acquire
+ * waits like memo_get), or it is a memo_reset issued while the gate is closed
+ * (it must wait); memo_release never waits for the cell.  No sleeps: every
  * wait is a condition-variable handshake (the waiter handshake polls
  * memo_stats, yielding, then in 100 us condvar ticks) with a 5 s hang deadline
  * that reports "hang: ..." as a violation.  Bursts are the exception to
@@ -22,9 +24,22 @@
  *
  * Every result is checked against a reference model (abort() with a message and
  * a dump of the schedule on any violation, so libFuzzer reports a crash):
- *   - at most one constructor or destructor runs at a time;
- *   - a constructor starts only when no value is live (exactly once per
- *     generation), and a value is destroyed exactly once;
+ *   - at most one constructor or in-cell destructor (one run by reset or
+ *     invalidate) runs at a time; a deferred destructor (run by memo_release,
+ *     or by a memo_acquire giving back a pin it took on a later value while
+ *     racing a reset) may overlap them;
+ *   - a constructor starts only when every value made before is destroyed or
+ *     leased (exactly once per generation), and a value is destroyed exactly
+ *     once, never while the harness holds a lease on it;
+ *   - leases: memo_acquire behaves as memo_get (result, constructor runs,
+ *     waits, errors; lease.value is the value get would return, or NULL after
+ *     an error) and pins the value; a reset or invalidate of a leased value
+ *     detaches it without a destructor call (the cell is EMPTY); the release
+ *     that drops its last lease destroys it, in the releasing worker's thread;
+ *     a deferred destructor never destroys the cell's current value; releasing
+ *     an empty slot, a released copy whose value has no other lease, or a
+ *     misuse (NULL, zeroed, MEMO_LEASE_INIT, acquire(NULL...), acquire on a
+ *     cell without a constructor) returns EINVAL;
  *   - sequential steps (no constructor blocked): the exact result, value,
  *     whether the call ran the constructor and/or the destructor (and which
  *     value), the backoff window (fake clock), counters;
@@ -42,24 +57,42 @@
  *   - at every quiescent point: memo_stats() attempts / successes / failures /
  *     failures_in_row / last_error / last_ctor_ns / waits equal the harness's
  *     own counts, memo_peek agrees with the model, constructions ==
- *     destructions + live; at the end of the input memo_reset destroys the
- *     last value and constructions == destructions.
+ *     destructions + live, and every live value is the cell's current one or
+ *     has a lease held on it (a detached value with no lease left must have
+ *     been destroyed); at the end of the input every held lease is released
+ *     (each release predicted exactly), memo_reset destroys the last value
+ *     and constructions == destructions.
  *
  * INPUT FORMAT (bytes)
  *   0  workers: 2 + b % 3
  *   1  retry_min_ms: {0, 0, 0, 1, 10, 100, 1000, 50}[b & 7]
  *   2  retry_max_ms: {0, min/2, min, 2min, 8min, 3min, UINT32_MAX, 100000}[b & 7]
  *   then steps of 3 bytes: OP ARG CTOR
- *   OP   bits 0-3 kind (fz_kind_of), bits 4-5 worker (mod workers), bit 6
+ *   OP   bits 0-3 kind (fz_kind_of; 14 acquire, 15 release: no-ops before
+ *        leases existed, so older inputs keep their meaning), bits 4-5
+ *        worker (mod workers; a busy worker's step goes to the next idle
+ *        one, which acquires into or releases its own slots), bit 6
  *        burst (a run of >= 2 consecutive worker steps with this bit is
  *        released at once), bit 7 arm: the next constructor call gets CTOR
  *   ARG  kind-specific (invalidate: which `seen`; advance: how far; open:
  *        bit 0 = cancel the owner instead; get_timed short: 1 or 2 ms;
- *        bad arguments: which misuse)
+ *        bad arguments: which misuse; acquire: bits 0-1 the worker's lease
+ *        slot -- if it is held, the next free one; all FZ_SLOTS held: the
+ *        step is a no-op; release: bits 0-1 the slot (empty: EINVAL, the
+ *        "released twice" input), bit 2 release instead the copy kept of the
+ *        lease this slot released last (EINVAL) -- only outside bursts and
+ *        when the model knows no lease of that value is held or being
+ *        released (a copy released while other leases of its value are
+ *        outstanding would take one of theirs: forbidden, not fuzzed),
+ *        otherwise the slot itself; bits 3-4 both set: misuse variant
+ *        bits 0-2 instead (EINVAL))
  *   CTOR bits 0-2 outcome {ok, ok, ok, ok, fail, fail, no value, pthread_exit},
  *        bits 3-4 error {ECONNREFUSED, EIO, -7, 4242}, bit 5 gated (block
  *        until an OPEN step), bit 6 probe (the constructor, and its value's
- *        destructor, call their own cell: EDEADLK)
+ *        destructor when reset or invalidate runs it, call their own cell:
+ *        EDEADLK; a deferred destructor runs outside any BUSY period, where
+ *        a get would build a new value, so it only checks that memo_peek
+ *        does not return the value being destroyed)
  *   An unarmed constructor call succeeds.  tests/fuzz/run.sh seeds writes the
  *   seed corpus with a small assembler for this format.
  *
@@ -105,28 +138,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum {
     K_GET, K_GET_T0, K_GET_TSHORT, K_PEEK, K_RESET, K_INVALIDATE, K_BADARGS,
     K_ADVANCE, K_OPEN,
-    /* EXTENSION POINT (leases, SPEC §3; not in memo.h yet): slots 14 and 15
-     * of the op nibble are reserved for acquire/release and decode to no-ops
-     * until then, so existing corpus files keep their meaning.  When leases
-     * land: run them in fz_run like the other worker ops, predict them in
-     * fz_predict (acquire = get + lease count; release = count - 1), add
-     * "a value with leases is never destroyed; the destructor of an
-     * invalidated value runs at its last release" to fz_dtor's checks and to
-     * fz_check_tolerant, and require leases == 0 in fz_finish. */
-    K_LEASE_ACQUIRE, K_LEASE_RELEASE
+    K_ACQUIRE, K_RELEASE, /* op slots 14 and 15 */
+    K_NOP                 /* an acquire with every slot of its worker held */
 };
 static const uint8_t fz_kind_of[16] = {
     K_GET, K_GET, K_GET, K_GET_T0, K_GET_TSHORT, K_PEEK, K_RESET, K_INVALIDATE,
-    K_INVALIDATE, K_ADVANCE, K_ADVANCE, K_OPEN, K_OPEN, K_BADARGS, K_LEASE_ACQUIRE, K_LEASE_RELEASE
+    K_INVALIDATE, K_ADVANCE, K_ADVANCE, K_OPEN, K_OPEN, K_BADARGS, K_ACQUIRE, K_RELEASE
 };
 static const char *const fz_kind_name[] = {
     "get", "get_timed(0)", "get_timed(short)", "peek", "reset", "invalidate", "bad-args",
-    "advance", "open", "lease-acquire(reserved)", "lease-release(reserved)"
+    "advance", "open", "acquire", "release", "acquire(no free slot)"
 };
 #define OP_BURST 0x40
 #define OP_ARM 0x80
-#define IS_WORKER_KIND(k) ((k) <= K_BADARGS)
+#define IS_WORKER_KIND(k) ((k) <= K_BADARGS || (k) == K_ACQUIRE || (k) == K_RELEASE)
 #define IS_GETLIKE(k) ((k) == K_GET || (k) == K_GET_T0 || (k) == K_GET_TSHORT)
+#define IS_CTORLIKE(k) (IS_GETLIKE(k) || (k) == K_ACQUIRE)
+#define FZ_SLOTS 4               /* leases a worker can hold */
+#define REL_COPY 0x04            /* release ARG: the slot's stale copy */
+#define REL_MISUSE 0x18          /* release ARG: both bits: misuse variant */
+enum { LM_SLOT, LM_COPY, LM_MISUSE }; /* what a release step releases */
 
 enum { OUT_SUCCESS, OUT_FAIL, OUT_NOVALUE, OUT_EXIT, OUT_CANCEL };
 static const char *const fz_out_name[] = { "success", "fail", "no-value", "pthread_exit", "cancelled" };
@@ -150,9 +181,13 @@ typedef struct fz_value {
     uint32_t death;    /* index of its DTOR event */
     int dead;
     int probe;         /* its destructor calls its own cell */
+    int held;          /* leases the harness holds on it (H.mu) */
+    int releasing;     /* memo_release calls on it in flight (H.mu) */
+    int mark;          /* scratch for fz_check_quiescent */
 } fz_value_t;
 
 enum { EV_BEGIN, EV_END, EV_DTOR };
+#define DT_DEFERRED 1 /* EV_DTOR out: run by a release or acquire, outside BUSY */
 typedef struct fz_event {
     uint8_t kind, out;
     int worker;        /* -1: the dispatcher */
@@ -168,15 +203,28 @@ typedef struct fz_rec { /* one operation, as a worker ran it */
     uint32_t start, end;  /* event log length before and after the call */
     int err;
     void *val;
-    int nctor, ctor_out, ctor_err;
+    int nctor, ctor_out, ctor_err; /* the last constructor call */
     fz_value_t *ctor_val;
+    int first_out, first_err;     /* the first one, when an acquire built twice */
+    fz_value_t *first_val;
     int ndtor;
     fz_value_t *dtor_val;
     int died;
     int done_gated;       /* returned while the gate was still closed */
     int payload_bad;
     int burst;            /* size of its burst (the workers meet at a spin barrier) */
+    int slot;             /* acquire, release: the worker's lease slot */
+    int lease_mode;       /* release: LM_* */
+    fz_value_t *lease_val; /* release LM_SLOT: the value of the held lease, or NULL */
 } fz_rec_t;
+
+typedef struct fz_slot { /* one lease a worker can hold */
+    memo_lease_t l;        /* touched only by its worker thread (and by memo) */
+    memo_lease_t stale;    /* a copy of the lease this slot released last */
+    fz_value_t *v;         /* the harness's record (H.mu): the value held */
+    fz_value_t *stale_v;
+    int held, has_stale;
+} fz_slot_t;
 
 typedef struct fz_worker {
     pthread_t th;
@@ -187,6 +235,7 @@ typedef struct fz_worker {
     int go;      /* the assigned operation may start */
     pthread_cond_t cv; /* signals go */
     fz_rec_t rec;
+    fz_slot_t ls[FZ_SLOTS]; /* survives the thread (a respawned worker keeps them) */
 } fz_worker_t;
 
 static struct {
@@ -213,6 +262,7 @@ static struct {
     int cur_step;
     fz_rec_t main_rec;    /* fz_cur of the dispatcher thread, which never constructs */
     int real_waits;
+    int in_burst;         /* fz_prepare: no copy releases inside a burst */
 } H;
 
 enum { PH_EMPTY, PH_READY, PH_FAILED, PH_BUSY };
@@ -261,7 +311,9 @@ static void fz_dump(void)
     for (uint32_t i = H.nev > 60 ? H.nev - 60 : 0; i < H.nev; i++) {
         const fz_event_t *e = &H.ev[i];
         fprintf(stderr, "  %4u w%-2d %s", i, e->worker,
-                e->kind == EV_BEGIN ? "ctor begin" : e->kind == EV_DTOR ? "dtor" : "ctor end");
+                e->kind == EV_BEGIN ? "ctor begin"
+                : e->kind == EV_DTOR ? (e->out == DT_DEFERRED ? "dtor (deferred)" : "dtor")
+                                     : "ctor end");
         if (e->kind == EV_END)
             fprintf(stderr, " %s err %d", fz_out_name[e->out], e->err);
         if (e->v)
@@ -277,6 +329,17 @@ static void fz_dump(void)
             " last_ctor_ns %llu; harness: ctor calls %u successes %u failures %u dtors %u\n",
             st.attempts, st.successes, st.failures, st.waits, st.failures_in_row, st.last_error,
             (unsigned long long)st.last_ctor_ns, H.n_begin, H.n_succ, H.n_fail, H.n_dtor);
+    fprintf(stderr, "--- leases held:");
+    for (int i = 0; i < H.nw; i++)
+        for (int j = 0; j < FZ_SLOTS; j++)
+            if (H.w[i].ls[j].held)
+                fprintf(stderr, " w%d.%d=%p", i, j, (void *)H.w[i].ls[j].v);
+    fprintf(stderr, "\n--- values not destroyed:");
+    for (uint32_t i = 0; i < H.nmade; i++)
+        if (!H.made[i]->dead)
+            fprintf(stderr, " %p(held %d, releasing %d)", (void *)H.made[i], H.made[i]->held,
+                    H.made[i]->releasing);
+    fprintf(stderr, "\n");
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -304,9 +367,15 @@ static void fz_trace(const char *how, const fz_rec_t *r)
         fz_tracing = getenv("FUZZ_TRACE") != NULL;
     if (!fz_tracing)
         return;
-    fprintf(stderr, "  step %3d w%d %-16s %-10s err %-5d val %-14p ctor %d%s%s dtor %d%s\n", r->step, r->worker,
+    fprintf(stderr, "  step %3d w%d %-16s %-10s err %-5d val %-14p ctor %d%s%s dtor %d%s", r->step, r->worker,
             fz_kind_name[r->kind], how, r->err, r->val, r->nctor, r->nctor ? "/" : "",
             r->nctor ? fz_out_name[r->ctor_out] : "", r->ndtor, r->died ? " died" : "");
+    if (r->kind == K_ACQUIRE || r->kind == K_RELEASE)
+        fprintf(stderr, " slot %d%s%s", r->slot, r->lease_mode == LM_COPY ? " (stale copy)" : "",
+                r->lease_mode == LM_MISUSE ? " (misuse)" : "");
+    if (r->ndtor)
+        fprintf(stderr, " destroyed %p", (void *)r->dtor_val);
+    fprintf(stderr, "\n");
 }
 
 /* --- events and values (H.mu held) --------------------------------------- */
@@ -368,6 +437,41 @@ static void fz_probe(const char *where)
         fz_violation("%s: memo_peek on its own cell returned %d, not EAGAIN", where, e);
     if (x)
         fz_violation("%s: a failed call on its own cell wrote its out argument", where);
+    memo_lease_t l = MEMO_LEASE_INIT;
+    l.value = &H.foreign;
+    if ((e = memo_acquire(&H.cell, &l)) != EDEADLK)
+        fz_violation("%s: memo_acquire on its own cell returned %d, not EDEADLK", where, e);
+    if (l.value)
+        fz_violation("%s: a failed memo_acquire left the lease holding %p", where, l.value);
+    if ((e = memo_release(&l)) != EINVAL)
+        fz_violation("%s: memo_release of the lease a failed memo_acquire left returned %d, not EINVAL", where, e);
+}
+
+/* Values neither destroyed nor accounted for by a lease the harness holds or
+ * is releasing (H.mu held), `except` aside.  Outside the cell there may be as
+ * many of them as memo_acquire calls in flight: an acquire's pin is in memo
+ * before its worker records it, and an acquire that lost a race with a reset
+ * holds a pin on a later value until it gives it back. */
+static int fz_unleased(const fz_value_t *except, fz_value_t **which)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < H.nmade; i++) {
+        fz_value_t *v = H.made[i];
+        if (v != except && !v->dead && v->held == 0 && v->releasing == 0) {
+            n++;
+            *which = v;
+        }
+    }
+    return n;
+}
+
+static int fz_acquires_in_flight(int self)
+{
+    int n = 0;
+    for (int i = 0; i < H.nw; i++)
+        if (i != self && H.w[i].busy && H.w[i].rec.kind == K_ACQUIRE)
+            n++;
+    return n;
 }
 
 static void fz_gate_cancelled(void *p)
@@ -409,14 +513,23 @@ static int fz_ctor(void *arg, void **out)
     fz_lock();
     if (H.in_owner)
         fz_violation("a constructor started while another constructor or destructor runs (two owners)");
-    if (H.live)
-        fz_violation("a constructor started while a value is live (not exactly once per generation)");
+    fz_value_t *u = NULL;
+    if (fz_unleased(NULL, &u) > fz_acquires_in_flight(r->worker))
+        fz_violation("a constructor started while value %p is neither destroyed nor leased (not exactly once"
+                     " per generation)", (void *)u);
     H.in_owner = 1;
     uint8_t b = H.pending;
     H.pending = 0;
     int gated = (b & B_GATED) && !H.no_gate;
-    if (r->nctor++)
+    /* memo_acquire may build twice: when the value it built is detached
+     * before it could pin it, it looks again (bursts, gate aftermath) */
+    if (r->nctor++ && r->kind != K_ACQUIRE)
         fz_violation("one %s call ran the constructor twice", fz_opname(r));
+    if (r->nctor == 2) {
+        r->first_out = r->ctor_out;
+        r->first_err = r->ctor_err;
+        r->first_val = r->ctor_val;
+    }
     uint64_t t0 = fz_now();
     fz_log(EV_BEGIN, 0, r->worker, 0, NULL);
     H.n_begin++;
@@ -470,32 +583,51 @@ static int fz_ctor(void *arg, void **out)
     return err;
 }
 
+/* In the cell (BUSY, run by reset or invalidate) or deferred: run by the
+ * memo_release that gave back the last lease of a detached value, or by a
+ * memo_acquire giving back a pin it took on a value detached meanwhile. */
 static void fz_dtor(void *arg, void *p)
 {
     fz_rec_t *r = fz_cur;
     fz_value_t *v = (fz_value_t *)p;
+    int deferred = r->kind == K_RELEASE || r->kind == K_ACQUIRE;
     fz_lock();
     if (arg != (void *)&H)
         fz_violation("the destructor got arg %p, not the cell's", arg);
-    if (H.in_owner)
-        fz_violation("a destructor started while another constructor or destructor runs (two owners)");
-    H.in_owner = 1;
     if (!fz_is_made(v))
         fz_violation("the destructor got %p, a value no constructor made", p);
     if (v->dead)
         fz_violation("value %p destroyed twice", p);
+    if (v->held)
+        fz_violation("value %p destroyed (by %s) while %d lease(s) on it are held", p, fz_opname(r), v->held);
+    if (r->kind == K_RELEASE && (r->lease_mode != LM_SLOT || r->lease_val != v))
+        fz_violation("memo_release of %s destroyed %p, not the value of that lease",
+                     r->lease_mode == LM_SLOT && r->lease_val ? "a lease on another value" : "a lease not held", p);
+    if (!deferred) {
+        if (H.in_owner)
+            fz_violation("a destructor started while another constructor or destructor runs (two owners)");
+        H.in_owner = 1;
+    }
     v->dead = 1;
-    v->death = fz_log(EV_DTOR, 0, r->worker, 0, v);
-    if (--H.live != 0)
-        fz_violation("live values after a destruction: %d", H.live);
+    v->death = fz_log(EV_DTOR, deferred ? DT_DEFERRED : 0, r->worker, 0, v);
+    H.live--;
+    fz_value_t *u = NULL;
+    if (!deferred && fz_unleased(v, &u) > fz_acquires_in_flight(r->worker))
+        fz_violation("%s destroyed %p while value %p is neither destroyed nor leased", fz_opname(r), p, (void *)u);
     H.n_dtor++;
-    if (r->ndtor++)
+    if (r->ndtor++ && r->kind != K_ACQUIRE)
         fz_violation("one %s call ran the destructor twice", fz_opname(r));
     r->dtor_val = v;
-    int probe = v->probe;
+    int probe = v->probe && !deferred;
     fz_unlock();
     if (probe)
         fz_probe("destructor");
+    if (deferred) { /* outside BUSY: a probe's get would build a new value */
+        void *x = NULL;
+        if (memo_peek(&H.cell, &x) == 0 && x == p)
+            fz_violation("%s destroyed %p, which is still the cell's value", fz_opname(r), p);
+        return;
+    }
     fz_lock();
     H.in_owner = 0;
     fz_unlock();
@@ -527,9 +659,84 @@ static int fz_badargs(int variant)
     }
 }
 
+/* Misuse of the lease API: EINVAL from the call itself, and a lease a failed
+ * memo_acquire leaves is not held (a negative code otherwise). */
+static int fz_lease_misuse(int variant)
+{
+    memo_lease_t l = MEMO_LEASE_INIT, z;
+    memset(&z, 0, sizeof z);
+    int e;
+    switch (variant & 7) {
+    case 0: return memo_release(NULL);
+    case 1: return memo_release(&z);                 /* never acquired (zeroed) */
+    case 2: return memo_release(&l);                 /* never acquired (MEMO_LEASE_INIT) */
+    case 3: e = memo_acquire(NULL, &l); break;
+    case 4: return memo_acquire(&H.cell, NULL);
+    case 5: e = memo_acquire(&H.bare, &l); break;    /* a cell without a constructor */
+    case 6: l.value = &H.foreign; e = memo_acquire(NULL, &l); break;
+    default: e = memo_release(&z); if (e == EINVAL) e = memo_release(&z); break;
+    }
+    if (l.value)
+        return -1000; /* a failed memo_acquire left the lease holding a value */
+    if (memo_release(&l) != EINVAL)
+        return -1001; /* ... or holding a pin */
+    return e;
+}
+
+/* The worker's half of a successful memo_acquire (H.mu held). */
+static void fz_pinned(fz_rec_t *r, fz_slot_t *s, void *p)
+{
+    fz_value_t *v = (fz_value_t *)p;
+    if (!fz_is_made(v))
+        fz_violation("memo_acquire returned %p, a value no constructor made", p);
+    if (v->dead)
+        fz_violation("memo_acquire returned %p, already destroyed (event %u)", p, v->death);
+    v->held++;
+    s->v = v;
+    s->held = 1;
+    (void)r;
+}
+
+static int fz_release(fz_rec_t *r)
+{
+    fz_slot_t *s = &H.w[r->worker].ls[r->slot];
+    if (r->lease_mode == LM_MISUSE)
+        return fz_lease_misuse(r->arg);
+    if (r->lease_mode == LM_COPY) {
+        fz_lock();
+        memo_lease_t c = s->stale;
+        s->has_stale = 0; /* memo_release clears it: one try per copy */
+        fz_unlock();
+        return memo_release(&c);
+    }
+    fz_lock();
+    fz_value_t *v = s->held ? s->v : NULL;
+    if (v != r->lease_val)
+        fz_violation("slot %d of worker %d changed between the step's preparation and its run", r->slot,
+                     r->worker);
+    if (v) { /* forget it first: from now on memo may destroy it */
+        v->held--;
+        v->releasing++;
+        s->held = 0;
+        s->v = NULL;
+        s->stale = s->l;
+        s->stale_v = v;
+        s->has_stale = 1;
+    }
+    fz_unlock();
+    int e = memo_release(&s->l);
+    if (v) {
+        fz_lock();
+        v->releasing--;
+        fz_unlock();
+    }
+    return e;
+}
+
 static void fz_run(fz_rec_t *r)
 {
     void *v = NULL;
+    fz_slot_t *s = NULL;
     switch (r->kind) {
     case K_GET: r->err = memo_get(&H.cell, &v); break;
     case K_GET_T0: r->err = memo_get_timed(&H.cell, &v, 0); break;
@@ -537,6 +744,15 @@ static void fz_run(fz_rec_t *r)
     case K_PEEK: r->err = memo_peek(&H.cell, &v); break;
     case K_RESET: r->err = memo_reset(&H.cell); break;
     case K_INVALIDATE: r->err = memo_invalidate(&H.cell, r->seen); break;
+    case K_ACQUIRE:
+        s = &H.w[r->worker].ls[r->slot];
+        r->err = memo_acquire(&H.cell, &s->l);
+        v = s->l.value;
+        if (r->err && v)
+            fz_violation("memo_acquire returned %d but left the lease holding %p", r->err, v);
+        break;
+    case K_RELEASE: r->err = fz_release(r); break;
+    case K_NOP: r->err = 0; break;
     default: r->err = fz_badargs(r->arg); break;
     }
     r->val = v;
@@ -547,6 +763,11 @@ static void fz_run(fz_rec_t *r)
         const fz_value_t *x = (const fz_value_t *)v;
         if (x->magic != FZ_MAGIC || x->payload != fz_payload_of(x))
             r->payload_bad = 1;
+    }
+    if (s && r->err == 0) {
+        fz_lock();
+        fz_pinned(r, s, v);
+        fz_unlock();
     }
 }
 
@@ -651,6 +872,25 @@ static void fz_prepare(fz_worker_t *w, int kind, int arg)
     w->rec.step = H.cur_step;
     w->rec.worker = w->id;
     w->rec.timeout = 1 + (arg & 1);
+    if (kind == K_ACQUIRE) { /* the slot ARG names, or the next free one */
+        w->rec.slot = -1;
+        for (int j = 0; j < FZ_SLOTS && w->rec.slot < 0; j++)
+            if (!w->ls[(arg + j) % FZ_SLOTS].held)
+                w->rec.slot = (arg + j) % FZ_SLOTS;
+        if (w->rec.slot < 0)
+            w->rec.kind = K_NOP;
+    }
+    if (kind == K_RELEASE) {
+        const fz_slot_t *s = &w->ls[arg & 3];
+        w->rec.slot = arg & 3;
+        if ((arg & REL_MISUSE) == REL_MISUSE)
+            w->rec.lease_mode = LM_MISUSE;
+        else if ((arg & REL_COPY) && !H.in_burst && s->has_stale && s->stale_v->held == 0 &&
+                 s->stale_v->releasing == 0)
+            w->rec.lease_mode = LM_COPY; /* no lease of its value is outstanding: EINVAL for sure */
+        else
+            w->rec.lease_val = s->held ? s->v : NULL;
+    }
     w->busy = 1;
     fz_unlock();
     if (kind == K_INVALIDATE)
@@ -719,11 +959,29 @@ static void fz_check_quiescent(void)
     if (st.last_ctor_ns != H.last_succ_ns)
         fz_violation("stats.last_ctor_ns %llu, last successful construction took %llu ns (fake clock)",
                      (unsigned long long)st.last_ctor_ns, (unsigned long long)H.last_succ_ns);
-    int ready = M.phase == PH_READY;
-    if (H.live != ready)
-        fz_violation("%d live value(s) in phase %s", H.live, fz_phase_name[M.phase]);
-    if (H.n_succ != H.n_dtor + (uint32_t)ready)
-        fz_violation("constructions %u != destructions %u + live %d", H.n_succ, H.n_dtor, ready);
+    int ready = M.phase == PH_READY, alive = 0;
+    for (uint32_t i = 0; i < H.nmade; i++)
+        H.made[i]->mark = 0;
+    for (int i = 0; i < FZ_MAX_WORKERS; i++)
+        for (int j = 0; j < FZ_SLOTS; j++)
+            if (H.w[i].ls[j].held)
+                H.w[i].ls[j].v->mark++;
+    for (uint32_t i = 0; i < H.nmade; i++) {
+        const fz_value_t *v = H.made[i];
+        if (v->mark != v->held || v->releasing)
+            fz_violation("harness: value %p held %d, in %d slots, releasing %d", (void *)v, v->held, v->mark,
+                         v->releasing);
+        if (v->dead)
+            continue;
+        alive++;
+        if (!(ready && v == M.val) && v->held == 0)
+            fz_violation("value %p is not the cell's, no lease on it is held, and it was never destroyed",
+                         (void *)v);
+    }
+    if (H.live != alive)
+        fz_violation("harness: %d live values counted, %d found", H.live, alive);
+    if (H.n_succ != H.n_dtor + (uint32_t)alive)
+        fz_violation("constructions %u != destructions %u + live %d", H.n_succ, H.n_dtor, alive);
     if (ready ? pe != 0 || x != (void *)M.val : pe != EAGAIN)
         fz_violation("memo_peek returned %d (%p) in phase %s (value %p)", pe, x, fz_phase_name[M.phase],
                      (void *)M.val);
@@ -789,23 +1047,29 @@ static void fz_check_own_ctor(const fz_rec_t *r)
  * wb: the event log length when the window began. */
 static void fz_check_tolerant(const fz_rec_t *r, uint32_t wb)
 {
-    if (r->ndtor && r->kind != K_RESET && r->kind != K_INVALIDATE)
+    if (r->ndtor && r->kind != K_RESET && r->kind != K_INVALIDATE && r->kind != K_RELEASE && r->kind != K_ACQUIRE)
         fz_violation("%s ran the destructor", fz_opname(r));
-    if (r->nctor && !IS_GETLIKE(r->kind))
+    if (r->nctor && !IS_CTORLIKE(r->kind))
         fz_violation("%s ran the constructor", fz_opname(r));
     if (r->died && !r->nctor)
         fz_violation("worker %d died in %s outside a constructor", r->worker, fz_opname(r));
     if (r->nctor) {
-        fz_check_own_ctor(r);
-        return;
+        /* An acquire whose (last) constructor call succeeded but whose value
+         * was detached before it could pin it looked again: get's rules. */
+        if (!(r->kind == K_ACQUIRE && r->ctor_out == OUT_SUCCESS && !r->died &&
+              (r->err != 0 || r->val != (void *)r->ctor_val))) {
+            fz_check_own_ctor(r);
+            return;
+        }
     }
     switch (r->kind) {
     case K_GET:
     case K_GET_T0:
     case K_GET_TSHORT:
+    case K_ACQUIRE:
         if (r->err == 0) {
             fz_check_value(r);
-        } else if (r->err == ETIMEDOUT && r->kind != K_GET) {
+        } else if (r->err == ETIMEDOUT && (r->kind == K_GET_T0 || r->kind == K_GET_TSHORT)) {
             uint32_t lower = r->start > wb ? r->start - 1 : wb;
             if (H.nev <= lower)
                 fz_violation("%s returned ETIMEDOUT, but no constructor or destructor ran during it",
@@ -826,16 +1090,33 @@ static void fz_check_tolerant(const fz_rec_t *r, uint32_t wb)
             fz_violation("memo_reset returned %d", r->err);
         break;
     case K_INVALIDATE:
-        if (r->err == 0) {
+        if (r->err == 0 && r->ndtor == 0) { /* detached a leased value */
+            const fz_value_t *sv = (const fz_value_t *)r->seen;
+            if (!fz_is_made(sv) || (sv->dead && (sv->death < r->start || H.ev[sv->death].out != DT_DEFERRED)))
+                fz_violation("memo_invalidate(%p) returned 0 without destroying it, but it was %s", r->seen,
+                             fz_is_made(sv) ? "destroyed by someone else" : "never made");
+        } else if (r->err == 0) {
             if (r->ndtor != 1 || r->dtor_val != r->seen)
-                fz_violation("memo_invalidate(%p) returned 0 but destroyed %s%p", r->seen,
-                             r->ndtor ? "" : "nothing ", (void *)r->dtor_val);
+                fz_violation("memo_invalidate(%p) returned 0 but destroyed %p", r->seen, (void *)r->dtor_val);
         } else if (r->err == EALREADY) {
             if (r->ndtor)
                 fz_violation("memo_invalidate returned EALREADY but destroyed %p", (void *)r->dtor_val);
         } else {
             fz_violation("memo_invalidate returned %d", r->err);
         }
+        break;
+    case K_RELEASE: {
+        int want = r->lease_mode == LM_SLOT && r->lease_val ? 0 : EINVAL;
+        if (r->err != want)
+            fz_violation("memo_release of %s returned %d, not %d",
+                         r->lease_mode == LM_COPY ? "a released copy" : r->lease_mode == LM_MISUSE ? "a misuse"
+                         : r->lease_val ? "a held lease" : "an empty slot", r->err, want);
+        if (r->ndtor > 1 || (r->ndtor && r->dtor_val != r->lease_val))
+            fz_violation("memo_release destroyed %p (%d times); its lease was on %p", (void *)r->dtor_val, r->ndtor,
+                         (void *)r->lease_val);
+        break;
+    }
+    case K_NOP:
         break;
     default:
         if (r->err != 0)
@@ -846,16 +1127,35 @@ static void fz_check_tolerant(const fz_rec_t *r, uint32_t wb)
 /* After a window the model takes the cell's state from the harness's event
  * log; memo_stats().failures_in_row decides only what the log cannot tell
  * (whether a reset forgot the last failure), within bounds the log sets. */
-static void fz_resync(uint32_t wb, int had_reset, int waits_exact)
+/* Could one of these calls have detached v without destroying it?  A reset,
+ * or an invalidate of v, that returned 0 without a destructor call, and
+ * ended after v was made. */
+static int fz_could_detach(const fz_value_t *v, fz_rec_t *const *recs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const fz_rec_t *r = recs[i];
+        if ((r->kind == K_RESET || (r->kind == K_INVALIDATE && r->seen == (const void *)v)) && r->err == 0 &&
+            r->ndtor == 0 && !r->died && r->end > v->serial)
+            return 1;
+    }
+    return 0;
+}
+
+/* recs: the calls of the window (to tell a value detached under a lease,
+ * which leaves no event, from one that vanished).  waits_slack: how many
+ * more waits memo may have counted than the model (-1: any number). */
+static void fz_resync(uint32_t wb, int had_reset, int waits_slack, fz_rec_t *const *recs, int nrec)
 {
     memo_stats_t st = memo_stats(&H.cell);
+    void *px = NULL;
+    int pe = memo_peek(&H.cell, &px);
     fz_lock();
     uint32_t row = M.row;
     int last = -1;
     for (uint32_t i = wb; i < H.nev; i++) {
         const fz_event_t *e = &H.ev[i];
-        if (e->kind == EV_BEGIN)
-            continue;
+        if (e->kind == EV_BEGIN || (e->kind == EV_DTOR && e->out == DT_DEFERRED))
+            continue; /* a deferred destructor does not change the cell */
         if (e->kind == EV_END && e->out == OUT_SUCCESS)
             row = 0;
         else if (e->kind == EV_END && (e->out == OUT_FAIL || e->out == OUT_NOVALUE))
@@ -886,11 +1186,20 @@ static void fz_resync(uint32_t wb, int had_reset, int waits_exact)
             M.retry_at = e->now + fz_window_ms(M.row) * MS;
         }
     }
+    if (M.phase == PH_READY && (pe == EAGAIN || M.val->dead)) {
+        /* no event after the value's construction emptied the cell: a reset or
+         * invalidate must have detached it under a lease */
+        if (!fz_could_detach(M.val, recs, nrec))
+            fz_violation("value %p left the cell without a destructor call, and no reset or invalidate of"
+                         " this window returned without destroying", (void *)M.val);
+        M.phase = PH_EMPTY;
+    }
     if (M.phase != PH_READY)
         M.val = NULL;
-    if (!waits_exact) {
-        if (st.waits < M.waits)
-            fz_violation("stats.waits went down: %u < %u", st.waits, M.waits);
+    if (waits_slack != 0) {
+        if (st.waits < M.waits || (waits_slack > 0 && st.waits > M.waits + (uint32_t)waits_slack))
+            fz_violation("stats.waits %u; the model allows %u to %u", st.waits, M.waits,
+                         waits_slack > 0 ? M.waits + (uint32_t)waits_slack : UINT32_MAX);
         M.waits = st.waits;
     }
     fz_unlock();
@@ -912,7 +1221,8 @@ static fz_expect_t fz_predict(const fz_rec_t *r)
     switch (r->kind) {
     case K_GET:
     case K_GET_T0:
-    case K_GET_TSHORT: {
+    case K_GET_TSHORT:
+    case K_ACQUIRE: {
         if (M.phase == PH_READY) {
             e.val = M.val;
             break;
@@ -938,15 +1248,21 @@ static fz_expect_t fz_predict(const fz_rec_t *r)
         else
             e.err = EAGAIN;
         break;
-    case K_RESET:
-        if (M.phase == PH_READY)
+    case K_RESET: /* a leased value is detached, destroyed at its last release */
+        if (M.phase == PH_READY && !M.val->held)
             e.dtor = M.val;
         break;
     case K_INVALIDATE:
         if (M.phase == PH_READY && r->seen == (void *)M.val)
-            e.dtor = M.val;
+            e.dtor = M.val->held ? NULL : M.val;
         else
             e.err = EALREADY;
+        break;
+    case K_RELEASE:
+        if (r->lease_mode != LM_SLOT || !r->lease_val)
+            e.err = EINVAL;
+        else if (r->lease_val->held == 1 && !(M.phase == PH_READY && M.val == r->lease_val))
+            e.dtor = r->lease_val; /* the last lease on a detached value */
         break;
     default:
         break;
@@ -974,7 +1290,7 @@ static void fz_compare(const fz_rec_t *r, const fz_expect_t *e)
         return;
     if (r->err != e->err)
         fz_violation("%s returned %d, the model says %d (phase %s)", op, r->err, e->err, fz_phase_name[M.phase]);
-    if (r->err == 0 && (IS_GETLIKE(r->kind) || r->kind == K_PEEK)) {
+    if (r->err == 0 && (IS_CTORLIKE(r->kind) || r->kind == K_PEEK)) {
         void *want = e->fresh ? (void *)r->ctor_val : (void *)e->val;
         if (r->val != want || r->payload_bad)
             fz_violation("%s returned value %p, the model says %p", op, r->val, want);
@@ -1051,7 +1367,7 @@ static void fz_gate_step(fz_worker_t *w)
     uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
     if (r->kind == K_GET_TSHORT && ++H.real_waits > FZ_MAX_REAL_WAITS)
         r->kind = K_GET_T0;
-    if (r->kind == K_GET) {
+    if (r->kind == K_GET || r->kind == K_ACQUIRE) {
         uint32_t base = memo_stats(&H.cell).waits;
         fz_go(w);
         fz_lock();
@@ -1067,10 +1383,10 @@ static void fz_gate_step(fz_worker_t *w)
             }
         }
         if (!w->busy)
-            fz_violation("memo_get returned %d (%p) while the constructor it must wait for is blocked", r->err,
-                         r->val);
+            fz_violation("%s returned %d (%p) while the constructor it must wait for is blocked", fz_opname(r),
+                         r->err, r->val);
         M.waits++;
-        M.blocked[w->id] = K_GET;
+        M.blocked[w->id] = r->kind;
         fz_trace("waiting", r);
         fz_unlock();
         return;
@@ -1120,16 +1436,31 @@ static void fz_open(int cancel)
     H.no_gate = 0;
 
     const fz_rec_t *gr = &g->rec;
-    if (gr->nctor != 1)
-        fz_violation("the gated call ran the constructor %d times", gr->nctor);
-    if (cancel && gr->ctor_out != OUT_CANCEL)
-        fz_violation("the cancelled constructor ended as %s", fz_out_name[gr->ctor_out]);
-    fz_trace("gate-owner", gr);
-    fz_check_own_ctor(gr);
-    int had_reset = 0;
-    for (int i = 0; i < H.nw; i++)
+    int had_reset = 0, nrec = 0;
+    fz_rec_t *recs[FZ_MAX_WORKERS];
+    for (int i = 0; i < H.nw; i++) {
         if (M.blocked[i] == K_RESET)
             had_reset = 1;
+        if (M.blocked[i] >= 0)
+            recs[nrec++] = &H.w[i].rec;
+    }
+    /* An acquire that owned the gate pins the value after its constructor
+     * returns: a waiting reset may detach it first, and the acquire looks
+     * again (it may build again): then only the tolerant rules hold. */
+    int loose = gr->kind == K_ACQUIRE && had_reset;
+    if (loose ? gr->nctor < 1 : gr->nctor != 1)
+        fz_violation("the gated call ran the constructor %d times", gr->nctor);
+    /* the gated attempt: the owner's first constructor call */
+    int g_out = gr->nctor > 1 ? gr->first_out : gr->ctor_out;
+    int g_err = gr->nctor > 1 ? gr->first_err : gr->ctor_err;
+    const fz_value_t *g_val = gr->nctor > 1 ? gr->first_val : gr->ctor_val;
+    if (cancel && g_out != OUT_CANCEL)
+        fz_violation("the cancelled constructor ended as %s", fz_out_name[g_out]);
+    fz_trace("gate-owner", gr);
+    if (loose)
+        fz_check_tolerant(gr, M.gate_begin);
+    else
+        fz_check_own_ctor(gr);
     for (int i = 0; i < H.nw; i++) {
         if (M.blocked[i] < 0)
             continue;
@@ -1139,19 +1470,31 @@ static void fz_open(int cancel)
         if (r->done_gated)
             fz_violation("%s (worker %d) returned %d while the constructor it must wait for was blocked",
                          fz_opname(r), i, r->err);
-        if (r->kind == K_GET && (gr->ctor_out == OUT_FAIL || gr->ctor_out == OUT_NOVALUE) &&
-            (r->nctor || r->died || r->err != gr->ctor_err))
-            fz_violation("a waiter of an attempt that failed with %d returned %d%s", gr->ctor_err, r->err,
+        int waiter = r->kind == K_GET || r->kind == K_ACQUIRE;
+        if (waiter && (g_out == OUT_FAIL || g_out == OUT_NOVALUE) &&
+            (r->nctor || r->died || r->err != g_err))
+            fz_violation("a waiter of an attempt that failed with %d returned %d%s", g_err, r->err,
                          r->nctor ? " after running the constructor itself" : "");
-        if (r->kind == K_GET && gr->ctor_out == OUT_SUCCESS && !had_reset &&
-            (r->nctor || r->err != 0 || r->val != (void *)gr->ctor_val))
-            fz_violation("a waiter of an attempt that made %p returned %d (%p)", (void *)gr->ctor_val, r->err,
+        if (waiter && g_out == OUT_SUCCESS && !had_reset &&
+            (r->nctor || r->err != 0 || r->val != (void *)g_val))
+            fz_violation("a waiter of an attempt that made %p returned %d (%p)", (void *)g_val, r->err,
                          r->val);
         fz_check_tolerant(r, M.gate_begin);
     }
     fz_unlock();
     M.phase = PH_EMPTY; /* BUSY is over: the log says what followed */
-    fz_resync(M.gate_begin, had_reset, 1);
+    /* memo counts a wait per pass of its slow path, and an acquire whose value
+     * a waiting reset detached before it could pin it takes the slow path
+     * again (and may wait on that reset): one more wait per such reset */
+    int slack = 0, nreset = 0;
+    for (int i = 0; i < nrec; i++)
+        nreset += recs[i]->kind == K_RESET;
+    for (int i = 0; i < nrec; i++)
+        if (recs[i]->kind == K_ACQUIRE)
+            slack += nreset;
+    if (gr->kind == K_ACQUIRE)
+        slack += nreset;
+    fz_resync(M.gate_begin, had_reset, slack, recs, nrec);
     for (int i = 0; i < FZ_MAX_WORKERS; i++)
         M.blocked[i] = -1;
 }
@@ -1164,6 +1507,7 @@ static size_t fz_burst(size_t i)
     int k = 0, had_reset = 0;
     fz_lock();
     H.no_gate = 1;
+    H.in_burst = 1;
     uint32_t wb = H.nev;
     fz_unlock();
     while (i < H.nsteps && k < H.nw) {
@@ -1186,6 +1530,7 @@ static size_t fz_burst(size_t i)
         i++;
     }
     fz_lock();
+    H.in_burst = 0;
     atomic_store(&fz_burst_arrived, 0);
     for (int j = 0; j < k; j++) {
         ws[j]->rec.burst = k;
@@ -1201,7 +1546,10 @@ static size_t fz_burst(size_t i)
         fz_check_tolerant(&ws[j]->rec, wb);
     }
     fz_unlock();
-    fz_resync(wb, had_reset, 0);
+    fz_rec_t *recs[FZ_MAX_WORKERS];
+    for (int j = 0; j < k; j++)
+        recs[j] = &ws[j]->rec;
+    fz_resync(wb, had_reset, -1, recs, k);
     return i;
 }
 
@@ -1231,7 +1579,9 @@ static void fz_worker_step(int kind, int arg, int want)
         return;
     }
     fz_prepare(w, kind, arg);
-    if (M.phase == PH_BUSY)
+    /* memo_release never waits for the cell: predicted exactly, gate or not
+     * (a deferred destructor may run while the constructor is blocked) */
+    if (M.phase == PH_BUSY && w->rec.kind != K_RELEASE && w->rec.kind != K_NOP)
         fz_gate_step(w);
     else
         fz_seq_step(w);
@@ -1242,6 +1592,23 @@ static void fz_finish(void)
     if (M.phase == PH_BUSY)
         fz_open(0);
     fz_check_quiescent();
+    /* give back every lease still held, one at a time (predicted exactly: the
+     * last lease of a detached value destroys it in its worker's thread) */
+    for (int i = 0; i < H.nw; i++) {
+        for (int j = 0; j < FZ_SLOTS; j++) {
+            fz_lock();
+            int held = H.w[i].ls[j].held;
+            fz_unlock();
+            if (!held)
+                continue;
+            fz_worker_t *w = fz_take_worker(i);
+            if (!w || w->id != i)
+                fz_violation("worker %d is not idle at the end of the input", i);
+            fz_prepare(w, K_RELEASE, j);
+            fz_seq_step(w);
+            fz_check_quiescent();
+        }
+    }
     /* the final reset runs in a worker, so that a cell left BUSY is reported
      * as a hang instead of blocking the dispatcher */
     fz_worker_t *w = fz_take_worker(0);
@@ -1267,6 +1634,10 @@ static void fz_finish(void)
     fz_lock();
     if (H.n_succ != H.n_dtor || H.live != 0)
         fz_violation("at the end: %u constructions, %u destructions, %d live", H.n_succ, H.n_dtor, H.live);
+    for (int i = 0; i < FZ_MAX_WORKERS; i++)
+        for (int j = 0; j < FZ_SLOTS; j++)
+            if (H.w[i].ls[j].held)
+                fz_violation("lease w%d.%d still held at the end", i, j);
     for (uint32_t i = 0; i < H.nmade; i++)
         if (!H.made[i]->dead)
             fz_violation("value %p was never destroyed", (void *)H.made[i]);
@@ -1347,6 +1718,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     H.last_succ_ns = 0;
     H.nmade = 0;
     H.real_waits = 0;
+    H.in_burst = 0;
+    for (int i = 0; i < FZ_MAX_WORKERS; i++)
+        memset(H.w[i].ls, 0, sizeof H.w[i].ls);
     H.prog = data;
     H.nsteps = (size - FZ_HEADER) / FZ_STEP;
     if (H.nsteps > FZ_MAX_STEPS)
@@ -1380,8 +1754,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (kind) {
         case K_ADVANCE: fz_advance(s[1]); break;
         case K_OPEN: fz_open(s[1] & 1); break;
-        case K_LEASE_ACQUIRE:
-        case K_LEASE_RELEASE: break; /* reserved: see the EXTENSION POINT above */
         default: fz_worker_step(kind, s[1], (s[0] >> 4) & 3); break;
         }
         fz_check_quiescent();

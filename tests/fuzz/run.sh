@@ -111,10 +111,17 @@ do_repro() {
 #                          MAX: 0 none, 1 min/2, 2 min, 3 2min, 4 8min, 5 3min, 6 UINT32_MAX, 7 100000
 # op KIND [w=N] [arg=N] [ctor=SPEC] [burst]
 #   KIND: get t0 (get_timed 0) tshort (get_timed 1-2 ms) peek reset inval bad adv open
+#         acq (memo_acquire) rel (memo_release)
 #   inval arg: 0 newest value, 1 current, 2+4k the k-th value made, 3 a foreign pointer
 #   adv arg:   0 1ms, 1 10ms, 2 100ms, 3 1s, 4 to the window's last ns, 5 to its end, 6 1ns, 7 1h
 #   open arg:  0 open the gate, 1 cancel the blocked constructor's thread
 #   bad arg:   0-7 misuse variants (EINVAL and friends)
+#   acq arg:   0-3 the worker's lease slot (held: the next free one; all 4 held: no-op)
+#   rel arg:   0-3 the slot (empty: EINVAL); +4 the stale copy of the slot's last released
+#              lease instead (EINVAL; only when no lease of its value is outstanding, not
+#              in a burst); 24+V misuse variant V (0 NULL, 1 zeroed, 2 MEMO_LEASE_INIT,
+#              3 acquire(NULL), 4 acquire(m, NULL), 5 acquire(no ctor), 6 failed acquire
+#              clears the lease, 7 zeroed twice)
 #   SPEC (the NEXT constructor call): ok | fail[:E] | novalue | exit, then +gate, +probe;
 #        E: 0 ECONNREFUSED, 1 EIO, 2 -7, 3 4242
 S=""
@@ -132,7 +139,7 @@ beh() {
 op() {
   local kind=$1 k w=0 arg=0 c=0 f=0; shift
   case $kind in get) k=0;; t0) k=3;; tshort) k=4;; peek) k=5;; reset) k=6;; inval) k=7;;
-    adv) k=9;; open) k=11;; bad) k=13;; *) echo "seed: bad op $kind" >&2; exit 2;; esac
+    adv) k=9;; open) k=11;; bad) k=13;; acq) k=14;; rel) k=15;; *) echo "seed: bad op $kind" >&2; exit 2;; esac
   for a; do case $a in
     w=*) w=${a#w=};; arg=*) arg=${a#arg=};; ctor=*) c=$(beh "${a#ctor=}"); f=$((f | 128));;
     burst) f=$((f | 64));; *) echo "seed: bad operand $a" >&2; exit 2;; esac; done
@@ -221,6 +228,40 @@ do_seeds() {
   hdr 4 0 0; for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
     op get; op reset burst; op get w=1 burst; op inval w=2 arg=1 burst; op get w=3 burst; done
   seed 31-racing-reset-invalidate-get
+  # --- leases (op slots 14 acquire, 15 release)
+  hdr 2 0 0; op acq; op get w=1; op reset w=1; op peek; op get; op acq w=1 arg=1; op rel
+  op peek w=1; op reset; op rel w=1 arg=1; op get
+  seed 33-lease-held-across-reset
+  hdr 3 0 0; op acq ctor=ok+probe; op inval w=1 arg=1; op inval w=2 arg=0; op get w=1; op acq w=2
+  op inval w=2 arg=1; op rel; op acq w=1 arg=2; op inval arg=1; op rel w=2; op get; op rel w=1 arg=2; op peek
+  seed 34-lease-held-across-invalidate
+  hdr 3 0 0; op acq; op acq arg=1; op acq w=1; op acq w=2 arg=3; op reset; op acq w=1; op acq w=2
+  op inval arg=1; op get w=2; op acq w=2; op rel w=1; op rel w=2 arg=3; op rel arg=1; op rel
+  op reset w=1; op rel w=2 arg=1; op rel w=1 arg=1; op rel w=2 arg=0
+  seed 35-lease-release-orders
+  hdr 2 0 0; op rel; op acq; op rel; op rel; op rel arg=4; op acq; op reset w=1; op rel; op rel arg=4
+  op rel arg=4; op acq w=1 arg=2; op rel w=1 arg=2; op rel w=1 arg=6; op reset; op rel w=1 arg=6
+  op rel arg=24; op rel arg=25; op rel arg=26; op rel arg=27; op rel arg=28; op rel arg=29; op rel arg=30
+  op rel arg=31; op peek
+  seed 36-lease-release-twice-and-misuse
+  hdr 4 0 0; op acq w=3; op reset; op acq ctor=ok+gate; op acq w=1; op get w=2; op rel w=3 arg=4
+  op rel w=3; op acq w=3; op rel w=3 arg=24; op open; op reset; op rel w=1; op rel; op peek w=2
+  seed 37-lease-gate-acquire-waiters
+  hdr 4 0 0; op acq w=3; op reset; op acq w=1 ctor=ok+gate; op acq w=2; op reset w=0; op rel w=3; op open
+  op reset; op acq ctor=fail:1+gate w=2; op acq w=3; op reset w=0; op open; op peek; op rel w=1; op rel w=2
+  seed 38-lease-gate-reset-race
+  hdr 4 0 0; for _ in $(seq 15); do
+    op get; op acq burst; op reset w=1 burst; op acq w=2 burst; op inval w=3 arg=1 burst; op rel; op rel w=2
+    op acq w=1; op acq w=3 arg=1; op rel w=1 burst; op reset w=2 burst; op rel w=3 arg=1 burst; op get w=0 burst
+  done
+  seed 39-lease-burst-reset
+  hdr 3 0 0; op acq ctor=ok+probe; op reset w=1; op rel; op acq ctor=ok+probe w=1; op reset; op acq w=2
+  op rel w=1; op reset w=2; op rel w=2; op get
+  seed 40-lease-probe-deferred-destructor
+  hdr 3 5 0; op acq ctor=fail:3; op acq w=1; op adv arg=5; op acq w=1; op reset w=2; op acq w=1 ctor=exit
+  op acq w=1; op reset w=2; op acq w=1 ctor=ok+gate; op acq w=2; op open arg=1; op reset; op rel w=1
+  op rel w=2; op rel
+  seed 41-lease-failure-exit-cancel
   echo "seeds: wrote $(nfiles "$C") files to $C"
 }
 
