@@ -4,6 +4,7 @@
 #define MEMO_BENCH_COMMON_H
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,25 @@ static inline uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* qsort comparator for doubles (medians of timed runs). */
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A positive integer argument, or exit(2) naming the program and the argument. */
+static inline uint64_t bench_parse_u64(const char *prog, const char *s, const char *what)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v == 0) {
+        fprintf(stderr, "%s: bad %s '%s'\n", prog, what, s);
+        exit(2);
+    }
+    return (uint64_t)v;
 }
 
 /* The "model name" line of /proc/cpuinfo, or "unknown". */

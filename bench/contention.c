@@ -343,17 +343,11 @@ static round_res_t run_round(int variant, int nthreads, tres_t *res, pthread_t *
     return out;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(const double *in, int n)
 {
     double v[MAX_ROUNDS];
     memcpy(v, in, sizeof(double) * (size_t)n);
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
     return v[n / 2];
 }
 

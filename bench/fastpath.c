@@ -250,12 +250,6 @@ static const variant_t variants[] = {
 
 
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Make every getter READY (the constructors run here, outside timing). */
 static void warm_all(void)
 {
@@ -267,17 +261,6 @@ static void warm_all(void)
         fprintf(stderr, "fastpath: memo getter failed\n");
         exit(1);
     }
-}
-
-static uint64_t parse_u64(const char *s, const char *what)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v == 0) {
-        fprintf(stderr, "fastpath: bad %s '%s'\n", what, s);
-        exit(2);
-    }
-    return (uint64_t)v;
 }
 
 int main(int argc, char **argv)
@@ -297,7 +280,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: fastpath --one VARIANT N\n");
             return 2;
         }
-        uint64_t n = parse_u64(argv[3], "N");
+        uint64_t n = bench_parse_u64("fastpath", argv[3], "N");
         for (size_t v = 0; v < NVAR; v++) {
             if (strcmp(variants[v].name, argv[2]) == 0) {
                 warm_all();
@@ -309,8 +292,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    uint64_t n = argc >= 2 ? parse_u64(argv[1], "N") : 100000000u;
-    int runs = argc >= 3 ? (int)parse_u64(argv[2], "RUNS") : 5;
+    uint64_t n = argc >= 2 ? bench_parse_u64("fastpath", argv[1], "N") : 100000000u;
+    int runs = argc >= 3 ? (int)bench_parse_u64("fastpath", argv[2], "RUNS") : 5;
     if (runs > 101)
         runs = 101;
 
@@ -350,7 +333,7 @@ int main(int argc, char **argv)
 
     double med[NVAR];
     for (size_t v = 0; v < NVAR; v++) {
-        qsort(ns[v], (size_t)runs, sizeof(double), cmp_double);
+        qsort(ns[v], (size_t)runs, sizeof(double), bench_cmp_double);
         med[v] = ns[v][runs / 2];
     }
     printf("\n%-34s %9s %8s %8s %9s\n", "variant", "ns/get", "min", "max", "x plain");

@@ -115,23 +115,6 @@ static void become_multithreaded(void)
         pthread_join(t, NULL);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static uint64_t parse_u64(const char *s)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v == 0) {
-        fprintf(stderr, "lease: bad number '%s'\n", s);
-        exit(2);
-    }
-    return (uint64_t)v;
-}
-
 int main(int argc, char **argv)
 {
     become_multithreaded();
@@ -144,14 +127,14 @@ int main(int argc, char **argv)
         for (size_t v = 0; v < NVAR; v++)
             if (strcmp(variants[v].name, argv[2]) == 0) {
                 variants[v].run(1);
-                variants[v].run(parse_u64(argv[3]));
+                variants[v].run(bench_parse_u64("lease", argv[3], "N"));
                 return 0;
             }
         fprintf(stderr, "lease: unknown variant '%s'\n", argv[2]);
         return 2;
     }
-    uint64_t n = argc >= 2 ? parse_u64(argv[1]) : 20000000u;
-    int runs = argc >= 3 ? (int)parse_u64(argv[2]) : 7;
+    uint64_t n = argc >= 2 ? bench_parse_u64("lease", argv[1], "N") : 20000000u;
+    int runs = argc >= 3 ? (int)bench_parse_u64("lease", argv[2], "RUNS") : 7;
     if (runs > 101)
         runs = 101;
 
@@ -180,7 +163,7 @@ int main(int argc, char **argv)
     printf("\n%-32s %9s %8s %8s %9s\n", "variant", "ns/op", "min", "max", "x plain");
     double med0 = 0;
     for (size_t v = 0; v < NVAR; v++) {
-        qsort(ns[v], (size_t)runs, sizeof(double), cmp_double);
+        qsort(ns[v], (size_t)runs, sizeof(double), bench_cmp_double);
         double med = ns[v][runs / 2];
         if (v == 0)
             med0 = med;
