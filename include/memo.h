@@ -868,14 +868,16 @@ static inline void memo_i_runlock_(memo_t *m)
     atomic_store_explicit(&m->rlock_, 0, memory_order_release);
 }
 
-/* Removes r from the retired list; rlock_ held. */
-static inline void memo_i_unlink_(memo_t *m, memo_i_retired_t *r)
+/* The link (list head or a record's next) that points at the retired record
+ * of epoch e, or at the terminating NULL if there is none; rlock_ held.
+ * Epochs are unique, so this finds a record both for its releases and for
+ * its detacher's unlink. */
+static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
 {
     memo_i_retired_t **pp = (memo_i_retired_t **)&m->retired_;
-    while (*pp && *pp != r)
+    while (*pp && (*pp)->epoch != e)
         pp = &(*pp)->next;
-    if (*pp)
-        *pp = r->next;
+    return pp;
 }
 
 /* The owner (BUSY) has just taken value v out of slot_: moves the cell to the
@@ -908,7 +910,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
     rec->count += (int64_t)(uint32_t)old - MEMO_I_BIAS;
     int64_t left = rec->count;
     if (left == 0)
-        memo_i_unlink_(m, rec);
+        *memo_i_link_of_(m, e) = rec->next;
     memo_i_runlock_(m);
     if (left != 0)
         return 0;
@@ -921,16 +923,14 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
 static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
 {
     memo_i_rlock_(m);
-    memo_i_retired_t *r = (memo_i_retired_t *)m->retired_;
-    while (r && r->epoch != e)
-        r = r->next;
-    if (!r || r->count <= 0) {
+    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
+    if (!r) {
         memo_i_runlock_(m);
         return EINVAL;
     }
     int64_t left = --r->count;
     if (left == 0)
-        memo_i_unlink_(m, r);
+        *pp = r->next;
     memo_i_runlock_(m);
     if (left == 0) {
         /* The last lease on a detached value: destroy it here, outside the
