@@ -45,13 +45,19 @@
  * ==========================================================================
  *   MEMO_NO_FUTEX   Waiters sleep on a pthread mutex/condvar table instead of a
  *                   Linux futex.  Default: futex on Linux, this fallback
- *                   elsewhere.  The table is one weak symbol (memo_i_park_v1_)
- *                   shared by every translation unit of a program.
+ *                   elsewhere.  The table is one weak symbol with default
+ *                   visibility (memo_i_park_v1_) shared by every translation
+ *                   unit and shared library of a program.  Units built with
+ *                   and without it may share cells: every waker wakes both
+ *                   kinds of sleeper, and every sleep is bounded (a waiter
+ *                   re-checks the cell at least every 100 ms in the table,
+ *                   every 1 s on a futex), so a table split by
+ *                   dlopen(RTLD_LOCAL) costs latency, never a hang.
  *   MEMO_NOW_NS()   An expression giving the monotonic time in nanoseconds as
  *                   uint64_t; used for backoff windows and construction times
- *                   (not for get_timed timeouts, which always use the real
- *                   clock).  Default: clock_gettime(CLOCK_MONOTONIC) when
- *                   <time.h> declares it, else C11 timespec_get(TIME_UTC).
+ *                   (not for get_timed timeouts, which always use
+ *                   CLOCK_MONOTONIC).  Default: CLOCK_MONOTONIC (also in a
+ *                   strict -std=c11 build on Linux), else timespec_get.
  *                   Tests override it to drive backoff deterministically.
  *
  * ==========================================================================
@@ -116,12 +122,6 @@
 
 #if !defined(MEMO_NO_FUTEX) && !defined(__linux__)
 #define MEMO_NO_FUTEX 1
-#endif
-
-#ifndef MEMO_NO_FUTEX
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #endif
 
 #ifdef __cplusplus
@@ -294,9 +294,11 @@ static MEMO_I_INLINE int memo_get(memo_t *m, void **out)
 
 /** memo_get_timed(m, &v, timeout_ms): as memo_get, but if another thread's
  *  attempt is running and does not end within timeout_ms milliseconds
- *  (measured on the real clock), returns ETIMEDOUT; that attempt goes on.  The
- *  timeout bounds waiting only: a caller that becomes the constructor runs it
- *  to the end.  timeout_ms == 0 never waits; timeout_ms < 0 is EINVAL. */
+ *  (measured on CLOCK_MONOTONIC: a step of the wall clock does not change it),
+ *  returns ETIMEDOUT; that attempt goes on.  The timeout bounds waiting only:
+ *  a caller that becomes the constructor runs it to the end.  timeout_ms == 0
+ *  never waits; timeout_ms < 0 is EINVAL; a timeout too large to represent as
+ *  a deadline (over 2^53 ms, e.g. LONG_MAX) waits without limit. */
 static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
 {
     if (timeout_ms < 0)
@@ -463,26 +465,69 @@ static inline int memo_release(memo_lease_t *lease);
 #define MEMO_I_NEXT(s, phase) ((((s) & ~7u) + MEMO_I_GEN_ONE) | (phase))
 
 #ifndef MEMO_NOW_NS
-#define MEMO_NOW_NS() memo_i_now_ns_()
+#define MEMO_NOW_NS() memo_i_mono_ns_()
 #endif
 
-static inline uint64_t memo_i_now_ns_(void)
+/* --- the monotonic clock ---------------------------------------------------
+ * Deadlines (memo_get_timed) and, unless MEMO_NOW_NS is overridden, backoff
+ * windows run on CLOCK_MONOTONIC, so a step of the wall clock (NTP, an admin)
+ * neither lengthens nor cuts a wait.  A strict -std=c11 build does not see
+ * the POSIX declarations; on glibc we then bind to the same symbol under an
+ * internal name (asm label, so no user declaration can clash; the 64-bit
+ * time_t variant where glibc redirects it), elsewhere on Linux the raw
+ * system call.  Only a platform with none of these falls back to TIME_UTC
+ * (docs/DESIGN.md, "limits and wraps"). */
+#if defined(CLOCK_MONOTONIC)
+#define MEMO_I_MONO_ID CLOCK_MONOTONIC
+#define MEMO_I_CLOCK_GETTIME clock_gettime
+#elif defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__))
+#define MEMO_I_MONO_ID 1 /* CLOCK_MONOTONIC on Linux */
+#define MEMO_I_CLOCK_GETTIME memo_i_clock_gettime_
+#ifdef __USE_TIME_BITS64
+extern int memo_i_clock_gettime_(int, struct timespec *) __asm__("__clock_gettime64");
+#else
+extern int memo_i_clock_gettime_(int, struct timespec *) __asm__("clock_gettime");
+#endif
+#endif
+
+#if defined(__linux__) || !defined(MEMO_NO_FUTEX)
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef __cplusplus
+/* Under a strict -std=c11 <unistd.h> does not declare syscall(); this is a
+ * compatible redeclaration of glibc's and musl's prototype. */
+long syscall(long number, ...);
+#endif
+#endif
+
+static inline uint64_t memo_i_mono_ns_(void)
 {
     struct timespec ts;
-#if defined(CLOCK_MONOTONIC)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+#if defined(MEMO_I_CLOCK_GETTIME)
+    MEMO_I_CLOCK_GETTIME(MEMO_I_MONO_ID, &ts);
+#elif defined(__linux__) && defined(SYS_clock_gettime)
+#if defined(SYS_clock_gettime64)
+    if (sizeof(time_t) > sizeof(long)) /* 64-bit time_t on a 32-bit target */
+        syscall(SYS_clock_gettime64, 1, &ts);
+    else
+#endif
+        syscall(SYS_clock_gettime, 1, &ts);
 #else
     timespec_get(&ts, TIME_UTC);
 #endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The real clock for get_timed deadlines; never overridden by MEMO_NOW_NS. */
-static inline uint64_t memo_i_real_ns_(void)
+/* The deadline of a wait of timeout_ms from now; 0 = no deadline (a timeout
+ * so large that it would overflow, e.g. LONG_MAX, means "wait"). */
+static inline uint64_t memo_i_deadline_(long timeout_ms)
 {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t now = memo_i_mono_ns_();
+    /* 2^53 ms is 285 000 years: beyond it, or past UINT64_MAX ns, wait. */
+    if ((uint64_t)timeout_ms >= ((uint64_t)1 << 53) ||
+        (uint64_t)timeout_ms * 1000000u >= UINT64_MAX - now)
+        return 0;
+    return now + (uint64_t)timeout_ms * 1000000u;
 }
 
 static inline uint64_t memo_i_self_(void)
@@ -491,75 +536,48 @@ static inline uint64_t memo_i_self_(void)
     return (uint64_t)(uintptr_t)pthread_self();
 }
 
-/* --- sleeping and waking -------------------------------------------------- */
-
-#ifndef MEMO_NO_FUTEX
-#ifndef __cplusplus
-/* Under a strict -std=c11 <unistd.h> does not declare syscall(); this is a
- * compatible redeclaration of glibc's and musl's prototype. */
-long syscall(long number, ...);
-#endif
-
-/* Sleeps while *word == expect, at most deadline (0 = forever, else the
- * memo_i_real_ns_ time).  Returns ETIMEDOUT once the deadline has passed,
- * else 0 (woken, value changed, or spurious: the caller re-checks). */
-static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64_t deadline)
-{
-    struct timespec rel, *relp = NULL;
-    if (deadline) {
-        uint64_t now = memo_i_real_ns_();
-        if (now >= deadline)
-            return ETIMEDOUT;
-        uint64_t left = deadline - now;
-        rel.tv_sec = (time_t)(left / 1000000000u);
-        rel.tv_nsec = (long)(left % 1000000000u);
-        relp = &rel;
-    }
-    /* The kernel compares *word with expect and sleeps atomically with
-     * respect to memo_i_wake_, so a wake after our last read is never lost. */
-#ifdef SYS_futex_time64
-    /* A 32-bit target with a 64-bit time_t (-D_TIME_BITS=64, musl): SYS_futex
-     * reads a 32-bit timespec there, so sleep with futex_time64 (Linux 5.1+);
-     * on older kernels fall back to SYS_futex with a {long, long} timespec. */
-    if (sizeof(time_t) > sizeof(long)) {
-        if (syscall(SYS_futex_time64, (void *)word, FUTEX_WAIT_PRIVATE, expect, relp,
-                    NULL, 0) == 0 || errno != ENOSYS)
-            return 0;
-        struct { long tv_sec, tv_nsec; } rel32 = {
-            relp ? (long)relp->tv_sec : 0, relp ? relp->tv_nsec : 0 };
-        syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expect,
-                relp ? (void *)&rel32 : NULL, NULL, 0);
-        return 0;
-    }
-#endif
-    syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expect, relp, NULL, 0);
-    return 0;
-}
-
-static inline void memo_i_wake_(_Atomic(uint32_t) *word)
-{
-    syscall(SYS_futex, (void *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-#else /* MEMO_NO_FUTEX: a parking table of mutex/condvar pairs */
-
+/* --- sleeping and waking ---------------------------------------------------
+ *
+ * Two ways to sleep on the state word: the Linux futex (default on Linux) and
+ * a table of mutex/condvar pairs (MEMO_NO_FUTEX, default elsewhere).  Units of
+ * one program may be built either way and share a cell (a library built with
+ * MEMO_NO_FUTEX, another without), so every waker wakes both: the futex on
+ * Linux, and the table when any thread of the program has ever parked there
+ * (memo_i_parked_v1_).  The table and that flag are weak symbols with default
+ * visibility, one per program even across shared libraries built with
+ * -fvisibility=hidden.  Where they are split all the same (dlopen with
+ * RTLD_LOCAL), every sleep is bounded: a waiter re-checks the state word at
+ * least every MEMO_I_PARK_SLICE_NS (table) or MEMO_I_FUTEX_SLICE_NS (futex),
+ * so a wake lost to a split table or to an older header costs latency, never
+ * a hang.  Sleeping is not a cancellation point in either way. */
+#define MEMO_I_PARK_SLICE_NS 100000000u   /* 100 ms */
+#define MEMO_I_FUTEX_SLICE_NS 1000000000u /* 1 s */
 #define MEMO_I_NPARK 64
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MEMO_I_SHARED __attribute__((weak, visibility("default")))
+#endif
+
 typedef struct memo_i_park {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } memo_i_park_t;
 
+#ifdef MEMO_I_SHARED
 #define MEMO_I_P1 { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER }
 #define MEMO_I_P8 MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1
-#if defined(__GNUC__) || defined(__clang__)
 /* One table per program: a weak definition in every translation unit, which
  * the linker merges.  Versioned name: a future incompatible table gets v2. */
-__attribute__((weak)) memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
+MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
     MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8
 };
-#else
+/* 1 once any thread has parked in the table: futex wakers then broadcast it. */
+MEMO_I_SHARED _Atomic(int) memo_i_parked_v1_;
+#elif defined(MEMO_NO_FUTEX)
 #error "MEMO_NO_FUTEX needs weak symbols (GCC or Clang)"
 #endif
 
+#ifdef MEMO_I_SHARED
 static inline memo_i_park_t *memo_i_park_for_(const void *addr)
 {
     uintptr_t h = (uintptr_t)addr;
@@ -568,38 +586,139 @@ static inline memo_i_park_t *memo_i_park_for_(const void *addr)
     return &memo_i_park_v1_[h % MEMO_I_NPARK];
 }
 
-static inline void memo_i_unlock_(void *mu) { pthread_mutex_unlock((pthread_mutex_t *)mu); }
-
-static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64_t deadline)
-{
-    memo_i_park_t *p = memo_i_park_for_(word);
-    volatile int rc = 0; /* volatile: set between the setjmp-based
-                            pthread_cleanup_push and its pop */
-    struct timespec abs;
-    if (deadline) {
-        abs.tv_sec = (time_t)(deadline / 1000000000u);
-        abs.tv_nsec = (long)(deadline % 1000000000u);
-    }
-    pthread_mutex_lock(&p->mu);
-    pthread_cleanup_push(memo_i_unlock_, &p->mu);
-    /* relaxed: the mutex orders this read after any waker's state change
-     * (the waker changes state_ before it locks mu to broadcast). */
-    if (atomic_load_explicit(word, memory_order_relaxed) == expect) {
-        if (deadline)
-            rc = pthread_cond_timedwait(&p->cv, &p->mu, &abs);
-        else
-            rc = pthread_cond_wait(&p->cv, &p->mu);
-    }
-    pthread_cleanup_pop(1);
-    return rc == ETIMEDOUT ? ETIMEDOUT : 0;
-}
-
-static inline void memo_i_wake_(_Atomic(uint32_t) *word)
+static inline void memo_i_park_wake_(_Atomic(uint32_t) *word)
 {
     memo_i_park_t *p = memo_i_park_for_(word);
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+#endif
+
+#if defined(__linux__)
+/* The two futex operations (<linux/futex.h> is missing without kernel
+ * headers, e.g. on musl): FUTEX_WAIT|FUTEX_PRIVATE_FLAG, FUTEX_WAKE|... */
+#define MEMO_I_FUTEX_WAIT 128
+#define MEMO_I_FUTEX_WAKE 129
+static inline void memo_i_futex_wake_(_Atomic(uint32_t) *word)
+{
+    syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+#endif
+
+/* Wakes every thread sleeping on word, whichever way it sleeps.  The caller
+ * has just changed *word with a seq_cst read-modify-write (memo_i_end_busy_).
+ * seq_cst load of the flag: with the parker's seq_cst store of it and its
+ * seq_cst re-read of *word (Dekker), either the parker sees the new word and
+ * does not sleep, or we see the flag and broadcast (the parker holds the
+ * mutex from that re-read until it sleeps, so the broadcast finds it). */
+static inline void memo_i_wake_(_Atomic(uint32_t) *word)
+{
+#if defined(__linux__)
+    memo_i_futex_wake_(word);
+#endif
+#ifdef MEMO_I_SHARED
+    if (atomic_load(&memo_i_parked_v1_))
+        memo_i_park_wake_(word);
+#endif
+}
+
+#ifndef MEMO_NO_FUTEX
+/* Sleeps while *word == expect, at most until deadline (0 = none, else a
+ * memo_i_mono_ns_ time) and at most one slice.  Returns ETIMEDOUT once the
+ * deadline has passed, else 0 (woken, value changed, slice over or spurious:
+ * the caller re-checks).  The futex timeout is relative and measured by the
+ * kernel on CLOCK_MONOTONIC. */
+static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64_t deadline)
+{
+    uint64_t left = MEMO_I_FUTEX_SLICE_NS;
+    if (deadline) {
+        uint64_t now = memo_i_mono_ns_();
+        if (now >= deadline)
+            return ETIMEDOUT;
+        if (deadline - now < left)
+            left = deadline - now;
+    }
+    struct timespec rel;
+    rel.tv_sec = (time_t)(left / 1000000000u);
+    rel.tv_nsec = (long)(left % 1000000000u);
+    /* The kernel compares *word with expect and sleeps atomically with
+     * respect to memo_i_wake_, so a wake after our last read is never lost. */
+#ifdef SYS_futex_time64
+    /* A 32-bit target with a 64-bit time_t (-D_TIME_BITS=64, musl): SYS_futex
+     * reads a 32-bit timespec there, so sleep with futex_time64 (Linux 5.1+);
+     * on older kernels fall back to SYS_futex with a {long, long} timespec. */
+    if (sizeof(time_t) > sizeof(long)) {
+        if (syscall(SYS_futex_time64, (void *)word, MEMO_I_FUTEX_WAIT, expect, &rel,
+                    NULL, 0) == 0 || errno != ENOSYS)
+            return 0;
+        struct { long tv_sec, tv_nsec; } rel32 = { (long)rel.tv_sec, rel.tv_nsec };
+        syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAIT, expect, (void *)&rel32, NULL, 0);
+        return 0;
+    }
+#endif
+    syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAIT, expect, &rel, NULL, 0);
+    return 0;
+}
+#else /* MEMO_NO_FUTEX: the parking table */
+
+/* A timed condvar wait on the monotonic clock where the platform has one
+ * (glibc >= 2.30: pthread_cond_clockwait, bound under an internal name as
+ * memo_i_clock_gettime_ is); elsewhere an absolute CLOCK_REALTIME deadline one
+ * slice ahead, so a wall-clock step can lengthen at most the slice it lands
+ * in, by at most the step. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+#define MEMO_I_HAVE_CLOCKWAIT 1
+#ifdef __USE_TIME_BITS64
+extern int memo_i_cond_clockwait_(pthread_cond_t *, pthread_mutex_t *, int, const struct timespec *)
+    __asm__("__pthread_cond_clockwait64");
+#else
+extern int memo_i_cond_clockwait_(pthread_cond_t *, pthread_mutex_t *, int, const struct timespec *)
+    __asm__("pthread_cond_clockwait");
+#endif
+#endif
+
+static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64_t deadline)
+{
+    memo_i_park_t *p = memo_i_park_for_(word);
+    uint64_t now = memo_i_mono_ns_(), left = MEMO_I_PARK_SLICE_NS;
+    if (deadline) {
+        if (now >= deadline)
+            return ETIMEDOUT;
+        if (deadline - now < left)
+            left = deadline - now;
+    }
+    struct timespec abs;
+#ifdef MEMO_I_HAVE_CLOCKWAIT
+    abs.tv_sec = (time_t)((now + left) / 1000000000u);
+    abs.tv_nsec = (long)((now + left) % 1000000000u);
+#else
+    timespec_get(&abs, TIME_UTC);
+    uint64_t rt = (uint64_t)abs.tv_sec * 1000000000u + (uint64_t)abs.tv_nsec + left;
+    abs.tv_sec = (time_t)(rt / 1000000000u);
+    abs.tv_nsec = (long)(rt % 1000000000u);
+#endif
+    /* Not a cancellation point (as the futex wait is not): no cleanup
+     * handler is needed for the mutex, and a cancelled thread is never left
+     * half-registered as a waiter. */
+    int cs;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+    /* seq_cst (see memo_i_wake_): set before we re-read the word. */
+    if (!atomic_load_explicit(&memo_i_parked_v1_, memory_order_relaxed))
+        atomic_store(&memo_i_parked_v1_, 1);
+    pthread_mutex_lock(&p->mu);
+    /* seq_cst: the Dekker pair of memo_i_wake_'s flag load; the mutex then
+     * orders our sleep before the waker's broadcast. */
+    if (atomic_load(word) == expect) {
+#ifdef MEMO_I_HAVE_CLOCKWAIT
+        memo_i_cond_clockwait_(&p->cv, &p->mu, MEMO_I_MONO_ID, &abs);
+#else
+        pthread_cond_timedwait(&p->cv, &p->mu, &abs);
+#endif
+    }
+    pthread_mutex_unlock(&p->mu);
+    pthread_setcancelstate(cs, NULL);
+    return 0; /* the caller re-checks the word and the deadline */
 }
 #endif
 
@@ -609,9 +728,10 @@ static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
 {
     atomic_store_explicit(&m->owner_, 0, memory_order_relaxed); /* only read by
         the owner's own thread for EDEADLK; see memo_i_get_slow_ */
-    /* release: publishes slot_, fail_ and the stats written by the owner to
-     * every thread that acquires state_ afterwards (waiters, next owner). */
-    uint32_t old = atomic_exchange_explicit(&m->state_, next, memory_order_release);
+    /* seq_cst (at least release: publishes slot_, fail_ and the stats
+     * written by the owner to every thread that acquires state_ afterwards;
+     * seq_cst for the Dekker pair with a parker's flag, see memo_i_wake_). */
+    uint32_t old = atomic_exchange(&m->state_, next);
     if (old & MEMO_I_WAITERS)
         memo_i_wake_(&m->state_);
 }
@@ -804,7 +924,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
         if (timeout_ms == 0)
             MEMO_I_RETURN_ERR_(ETIMEDOUT);
         if (timeout_ms > 0 && !deadline)
-            deadline = memo_i_real_ns_() + (uint64_t)timeout_ms * 1000000u;
+            deadline = memo_i_deadline_(timeout_ms);
         if (!counted_wait) {
             counted_wait = 1;
             memo_i_count_(&m->waits_);
