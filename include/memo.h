@@ -93,6 +93,7 @@
  *   ETIMEDOUT    memo_get_timed waited its full timeout (the attempt goes on)
  *   EAGAIN       memo_peek: no value yet
  *   EALREADY     memo_invalidate: the cell no longer holds the value you saw
+ *   EOVERFLOW    memo_acquire: 2^31 leases are held on the value already
  *   MEMO_ENOVALUE a constructor returned 0 but left a NULL value (a bug in the
  *                constructor): the attempt counts as failed, nothing cached
  *   anything else  the constructor's own return value, passed through
@@ -376,7 +377,8 @@ typedef struct memo_lease {
  *  value: lease.value is the value and stays valid -- not destroyed, even if
  *  the cell is reset or invalidated meanwhile -- until memo_release(&lease).
  *  Returns 0; or an error and the lease is "not held".  EINVAL for NULL
- *  arguments; ENOTSUP for a cell whose value lives in place (MEMOIZE with a
+ *  arguments; EOVERFLOW when 2^31 leases are already held on the value;
+ *  ENOTSUP for a cell whose value lives in place (MEMOIZE with a
  *  non-pointer T, MEMOIZE_VALUE: their storage is reused by the next value, so
  *  it cannot outlive a reset).  Cost when ready: two loads and one atomic
  *  add on the cell (a shared-line write, unlike memo_get).
@@ -722,9 +724,34 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
 }
 #endif
 
+/* fail_'s generation field when no failure record is current: never equal to
+ * a 29-bit generation. */
+#define MEMO_I_FAIL_NONE 0xffffffffu
+
 /* Ends a BUSY period: installs `next` (a MEMO_I_NEXT word, WAITERS clear) and
- * wakes the sleepers if the old word said there were any. */
+ * wakes the sleepers if the old word said there were any.  Used as is only by
+ * memo_reset of a FAILED cell, which keeps the failure record current for
+ * the waiters of that failure; every other end goes through
+ * memo_i_end_busy_. */
+static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next);
+
+/* As memo_i_end_busy_keep_, and a period that does not end in FAILED makes
+ * the failure record stale (its error stays for memo_stats), so that a
+ * waiter can match a record only against the period that wrote it, never
+ * against one 2^29 generations later. */
 static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
+{
+    if ((next & MEMO_I_PHASE) != MEMO_I_FAILED) {
+        /* relaxed: only the owner writes fail_; published by the exchange. */
+        uint64_t f = atomic_load_explicit(&m->fail_, memory_order_relaxed);
+        if ((uint32_t)(f >> 32) != MEMO_I_FAIL_NONE)
+            atomic_store_explicit(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f,
+                                  memory_order_relaxed);
+    }
+    memo_i_end_busy_keep_(m, next);
+}
+
+static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
 {
     atomic_store_explicit(&m->owner_, 0, memory_order_relaxed); /* only read by
         the owner's own thread for EDEADLK; see memo_i_get_slow_ */
@@ -868,8 +895,10 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy)
 }
 
 /* The error of the attempt that ended with generation `gen`, if it failed;
- * 0 if it did not fail (succeeded, was cancelled, or a later failure has
- * since overwritten the record -- the caller then simply tries again). */
+ * 0 if it did not fail (succeeded, was cancelled, or a later period has since
+ * replaced or staled the record -- the caller then simply tries again).  The
+ * record is current only until the next period ends (memo_i_end_busy_), so a
+ * 29-bit generation that wrapped cannot match an old failure. */
 static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 {
     /* relaxed: the caller acquired state_ after the release that followed
@@ -964,6 +993,7 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
 #define MEMO_I_F_INPLACE 1u               /* flags_: the value lives in static storage */
 #define MEMO_I_LEASE_MAGIC 0x6c656173u    /* "leas" */
 #define MEMO_I_BIAS ((int64_t)1 << 40)    /* > any 32-bit count of releases */
+#define MEMO_I_LEASE_MAX 0x80000000u      /* leases on one value, at most */
 
 typedef struct memo_i_retired {
     struct memo_i_retired *next;
@@ -1013,10 +1043,17 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
     rec->epoch = e;
     rec->count = MEMO_I_BIAS;
     /* The record is listed BEFORE the epoch moves on: a release that sees
-     * the new epoch must find it (see memo_i_unpin_). */
+     * the new epoch must find it (see memo_i_unpin_).  The next epoch is one
+     * that no retired record holds: a lease kept across 2^32 detaches must
+     * not share its epoch with a newer value (its release would count on the
+     * wrong record).  Only the owner lists records, so none can appear for
+     * `next` before our exchange. */
     memo_i_rlock_(m);
     rec->next = (memo_i_retired_t *)m->retired_;
     m->retired_ = rec;
+    uint32_t next = e + 1u;
+    while (*memo_i_link_of_(m, next))
+        next++;
     memo_i_runlock_(m);
     /* acq_rel.  release: slot_ = NULL and the listed record happen-before
      * any acquire read of the new epoch (memo_acquire, memo_i_unpin_).
@@ -1024,7 +1061,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
      * modification order (release CAS) happens-before the destructor.  An
      * acquire whose add precedes this exchange is counted in `old`; one whose
      * add follows it sees the new epoch and undoes its add. */
-    uint64_t old = atomic_exchange_explicit(&m->leases_, (uint64_t)(e + 1u) << 32,
+    uint64_t old = atomic_exchange_explicit(&m->leases_, (uint64_t)next << 32,
                                             memory_order_acq_rel);
     memo_i_rlock_(m);
     rec->count += (int64_t)(uint32_t)old - MEMO_I_BIAS;
@@ -1083,12 +1120,21 @@ static inline int memo_i_unpin_(memo_t *m, uint32_t e)
 /* Takes a READY cell into BUSY (the caller becomes owner), clears the slot,
  * detaches the value (memo_i_detach_, consuming rec) and runs the destructor
  * unless a lease defers it; then installs EMPTY.  `s` is the READY word seen.
- * EAGAIN (rec untouched) if the word has changed. */
-static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec)
+ * EAGAIN (rec untouched) if the word has changed.  If `seen` is not NULL and
+ * the cell (now that we own it) holds another value, nothing is destroyed:
+ * READY again (next generation) and EALREADY.  The check after the claim is
+ * what makes invalidate exact: 2^29 periods may bring back the READY word the
+ * caller saw, with another value in the slot. */
+static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, const void *seen)
 {
     uint32_t busy;
     if (!memo_i_claim_(m, s, &busy))
         return EAGAIN;
+    /* relaxed: we own the cell; the slot is ours to read. */
+    if (seen && atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) {
+        memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
+        return EALREADY;
+    }
     /* relaxed: the value is still ours; readers that load NULL take the slow
      * path and see BUSY (state_ changed before this store). */
     void *v = atomic_exchange_explicit(&m->slot_, NULL, memory_order_relaxed);
@@ -1122,16 +1168,20 @@ static inline int memo_reset(memo_t *m)
         case MEMO_I_READY:
             if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
                 return ENOMEM;
-            if (memo_i_destroy_(m, s, rec) == 0)
+            if (memo_i_destroy_(m, s, rec, NULL) == 0)
                 return 0; /* rec consumed */
             break;
         case MEMO_I_FAILED: {
-            /* acq_rel: forgetting the failure is a BUSY period of zero length;
-             * it must become visible like any other end of BUSY. */
-            uint32_t next = MEMO_I_NEXT(s, MEMO_I_EMPTY);
-            if (atomic_compare_exchange_strong_explicit(&m->state_, &s, next,
-                    memory_order_acq_rel, memory_order_relaxed)) {
+            /* Forgetting the failure is a BUSY period of its own, so that its
+             * writes cannot land on a newer attempt's (a CAS straight to EMPTY
+             * followed by the stores let another thread claim, fail and set a
+             * backoff that we would then cut short). */
+            uint32_t busy;
+            if (memo_i_claim_(m, s, &busy)) {
+                /* relaxed: published by memo_i_end_busy_'s exchange. */
                 atomic_store_explicit(&m->nfail_row_, 0, memory_order_relaxed);
+                atomic_store_explicit(&m->retry_at_, 0, memory_order_relaxed);
+                memo_i_end_busy_keep_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
                 rc = 0;
                 goto out;
             }
@@ -1166,16 +1216,21 @@ static inline int memo_invalidate(memo_t *m, void *seen)
             rc = EALREADY;
             break;
         }
-        /* relaxed: the slot of a READY word cannot change without the
-         * generation changing, which memo_i_destroy_'s CAS checks. */
+        /* relaxed: a first look only; memo_i_destroy_ checks again once it
+         * owns the cell (the READY word may recur after a generation wrap). */
         if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) {
             rc = EALREADY;
             break;
         }
         if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
             return ENOMEM;
-        if (memo_i_destroy_(m, s, rec) == 0)
+        int d = memo_i_destroy_(m, s, rec, seen);
+        if (d == 0)
             return 0; /* rec consumed */
+        if (d == EALREADY) {
+            rc = EALREADY;
+            break;
+        }
         s = atomic_load_explicit(&m->state_, memory_order_acquire);
     }
     free(rec);
@@ -1214,6 +1269,13 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
          * in leases_'s modification order, so it counts our lease.  The
          * value's contents are ordered by the acquire load of slot_. */
         uint64_t old = atomic_fetch_add_explicit(&m->leases_, 1, memory_order_relaxed);
+        if ((uint32_t)old >= MEMO_I_LEASE_MAX) {
+            /* 2^31 leases on one value: refuse before the count can carry
+             * into the epoch bits (that would take 2^31 more adds in flight
+             * at once, one per thread between this add and its undo). */
+            memo_i_unpin_(m, (uint32_t)(old >> 32));
+            return EOVERFLOW;
+        }
         if ((uint32_t)(old >> 32) == (uint32_t)(e0 >> 32)) {
             lease->value = v;
             lease->m_ = m;

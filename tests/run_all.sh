@@ -43,6 +43,7 @@ suites=(
   "backoff|tests/test_backoff.c"
   "typed|tests/test_typed.c tests/tu_def.c tests/tu_use.c"
   "lease|tests/test_lease.c"
+  "limits|tests/test_limits.c"
 )
 
 record() { # name ok(0/1) count
