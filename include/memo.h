@@ -159,7 +159,7 @@ typedef void (*memo_dtor_fn)(void *arg, void *value);
  *  internal (names ending in `_`).  Do not copy a cell that is in use.
  *
  *  Layout (x86-64): the value slot and the state word are the first 16 bytes,
- *  the line the fast path reads; the whole cell is 120 bytes (104 on i386). */
+ *  the line the fast path reads; the whole cell is 128 bytes (108 on i386). */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
     _Atomic(void *) slot_ MEMO_I_ZERO;      /* the value when READY, else NULL */
@@ -193,7 +193,8 @@ typedef struct memo {
     _Atomic(uint32_t) waits_ MEMO_I_ZERO;
 
     /* --- leases (memo_acquire/memo_release) ----------------------------- */
-    _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_ */
+    _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_: 0 or the holder's pid */
+    _Atomic(uint32_t) pid_ MEMO_I_ZERO;       /* process of the latest claimer (fork) */
     _Atomic(uint64_t) leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
     void *retired_ MEMO_I_ZERO;               /* detached values still leased */
 } memo_t;
@@ -492,9 +493,9 @@ extern int memo_i_clock_gettime_(int, struct timespec *) __asm__("clock_gettime"
 #endif
 #endif
 
+#include <unistd.h> /* getpid */
 #if defined(__linux__) || !defined(MEMO_NO_FUTEX)
 #include <sys/syscall.h>
-#include <unistd.h>
 #ifndef __cplusplus
 /* Under a strict -std=c11 <unistd.h> does not declare syscall(); this is a
  * compatible redeclaration of glibc's and musl's prototype. */
@@ -537,6 +538,27 @@ static inline uint64_t memo_i_self_(void)
     /* pthread_t is an integer (glibc) or a pointer (musl, BSD). */
     return (uint64_t)(uintptr_t)pthread_self();
 }
+
+/* This process, as memo records it in pid_ and rlock_: a cell whose BUSY
+ * owner or lock holder was recorded by another process is one a fork() copied
+ * mid-way; that owner does not exist here (docs/DESIGN.md, "fork"). */
+static inline uint32_t memo_i_pid_(void)
+{
+    return (uint32_t)getpid();
+}
+
+/* The process in which the calling thread last became a cell's owner (one
+ * per thread and program: weak, default visibility; see memo_i_owned_by_me_). */
+#ifdef __cplusplus
+#define MEMO_I_TLS thread_local
+#else
+#define MEMO_I_TLS _Thread_local
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((weak, visibility("default"))) MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
+#else
+static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
+#endif
 
 /* --- sleeping and waking ---------------------------------------------------
  *
@@ -588,8 +610,33 @@ static inline memo_i_park_t *memo_i_park_for_(const void *addr)
     return &memo_i_park_v1_[h % MEMO_I_NPARK];
 }
 
+/* A fork() may copy the table while another thread holds one of its mutexes
+ * or waits on one of its condvars; neither thread exists in the child.  Every
+ * unit that touches the table first registers (once) a child handler that
+ * makes the table new again in the child, where only the forking thread runs.
+ * Several units register several handlers: each re-initializes, harmlessly. */
+static void memo_i_park_child_(void)
+{
+    for (int i = 0; i < MEMO_I_NPARK; i++) {
+        pthread_mutex_init(&memo_i_park_v1_[i].mu, NULL);
+        pthread_cond_init(&memo_i_park_v1_[i].cv, NULL);
+    }
+}
+
+static void memo_i_park_register_(void)
+{
+    pthread_atfork(NULL, NULL, memo_i_park_child_);
+}
+
+static inline void memo_i_park_atfork_(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, memo_i_park_register_);
+}
+
 static inline void memo_i_park_wake_(_Atomic(uint32_t) *word)
 {
+    memo_i_park_atfork_();
     memo_i_park_t *p = memo_i_park_for_(word);
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
@@ -705,6 +752,7 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
      * half-registered as a waiter. */
     int cs;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+    memo_i_park_atfork_();
     /* seq_cst (see memo_i_wake_): set before we re-read the word. */
     if (!atomic_load_explicit(&memo_i_parked_v1_, memory_order_relaxed))
         atomic_store(&memo_i_parked_v1_, 1);
@@ -819,7 +867,17 @@ static inline void memo_i_count_(_Atomic(uint32_t) *c)
  * never equals ours. */
 static inline int memo_i_owned_by_me_(memo_t *m)
 {
-    return atomic_load_explicit(&m->owner_, memory_order_relaxed) == memo_i_self_();
+    /* In a forked child a new thread may get the pthread_t of a thread that
+     * owned the cell in the parent (glibc reuses the vanished threads'
+     * stacks), so the owner must also have claimed in a process this thread
+     * claimed in: this process, or -- for the thread that called fork() from
+     * inside a constructor, which goes on in the child -- the parent it came
+     * from (its memo_i_claim_pid_v1_ is a copy of the parent's).  relaxed
+     * pid_: the owner stored it before its claim. */
+    if (atomic_load_explicit(&m->owner_, memory_order_relaxed) != memo_i_self_())
+        return 0;
+    uint32_t p = atomic_load_explicit(&m->pid_, memory_order_relaxed);
+    return p == memo_i_claim_pid_v1_ || p == memo_i_pid_();
 }
 
 /* Tries to take the cell from the non-BUSY word `s` into BUSY (same
@@ -828,14 +886,21 @@ static inline int memo_i_owned_by_me_(memo_t *m)
 static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
 {
     *busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
-    /* acquire: we take over after the previous owner, whose writes (a
-     * destructor's effects, fail_/retry_at_, the value's construction)
-     * happen-before what we do next. */
+    /* relaxed, and BEFORE the claim, so that no fork can copy a BUSY word of
+     * ours without our pid: a claimer that loses the CAS writes the same
+     * value as the winner (every thread of a process does).  Published by
+     * the CAS's release. */
+    atomic_store_explicit(&m->pid_, memo_i_pid_(), memory_order_relaxed);
+    /* acq_rel.  acquire: we take over after the previous owner, whose writes
+     * (a destructor's effects, fail_/retry_at_, the value's construction)
+     * happen-before what we do next.  release: a thread that finds the cell
+     * BUSY (acquire load of state_) sees our pid_. */
     if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, *busy,
-            memory_order_acquire, memory_order_relaxed))
+            memory_order_acq_rel, memory_order_relaxed))
         return 0;
     /* relaxed: read back only by this thread (memo_i_owned_by_me_). */
     atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+    memo_i_claim_pid_v1_ = memo_i_pid_();
     return 1;
 }
 
@@ -909,6 +974,8 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
     return 0;
 }
 
+static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s);
+
 #define MEMO_I_RETURN_ERR_(e) do { r.v = NULL; r.err = (e); return r; } while (0)
 static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
 {
@@ -950,6 +1017,11 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
         /* BUSY: a recursive call if we are the owner. */
         if (memo_i_owned_by_me_(m))
             MEMO_I_RETURN_ERR_(EDEADLK);
+        /* relaxed: ordered by the acquire load of state_ (claim's release). */
+        if (atomic_load_explicit(&m->pid_, memory_order_relaxed) != memo_i_pid_()) {
+            memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
+            continue;
+        }
         if (timeout_ms == 0)
             MEMO_I_RETURN_ERR_(ETIMEDOUT);
         if (timeout_ms > 0 && !deadline)
@@ -1005,11 +1077,23 @@ typedef struct memo_i_retired {
 
 static inline void memo_i_rlock_(memo_t *m)
 {
-    /* acquire: a holder sees everything earlier holders wrote under the lock.
-     * The sections are a few pointer operations; waiting yields the CPU. */
-    while (atomic_exchange_explicit(&m->rlock_, 1, memory_order_acquire))
-        while (atomic_load_explicit(&m->rlock_, memory_order_relaxed))
-            sched_yield();
+    const uint32_t me = memo_i_pid_();
+    uint32_t cur = 0;
+    for (;;) {
+        /* acquire: a holder sees everything earlier holders wrote under the
+         * lock.  The lock word is the holder's pid: a holder of another
+         * process is one a fork() copied mid-section, gone here; we take the
+         * lock from it (each section leaves the list consistent after every
+         * single store, so the copy is a valid list). */
+        if (atomic_compare_exchange_weak_explicit(&m->rlock_, &cur, me, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        if (cur != 0 && cur != me)
+            continue; /* retry the CAS from the dead holder's word */
+        /* The sections are a few pointer operations; waiting yields. */
+        sched_yield();
+        cur = 0;
+    }
 }
 
 static inline void memo_i_runlock_(memo_t *m)
@@ -1028,6 +1112,39 @@ static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
     while (*pp && (*pp)->epoch != e)
         pp = &(*pp)->next;
     return pp;
+}
+
+/* The BUSY word s was installed by a thread of another process: this process
+ * is a child forked while that thread constructed or destroyed, and it does
+ * not exist here.  Take the cell over as its owner (one thread wins the CAS),
+ * undo what the dead owner left half done, and end the period: READY if the
+ * slot still holds a value (a destroy that had not cleared it: nothing was
+ * destroyed, the value is intact in this copy), else EMPTY (a construction, or
+ * a destroy past the slot: the value is left to the parent, not destroyed
+ * here).  A record the dead owner listed for the current epoch was a detach
+ * that had not moved the epoch: drop it (its value is in the slot or left to
+ * the parent).  Waiters of this process woken by the end take it from there. */
+static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
+{
+    uint32_t busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
+    atomic_store_explicit(&m->pid_, memo_i_pid_(), memory_order_relaxed);
+    /* acq_rel: as memo_i_claim_ (we become the owner). */
+    if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, busy, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return;
+    atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+    memo_i_claim_pid_v1_ = memo_i_pid_();
+    memo_i_rlock_(m);
+    /* relaxed: we are the owner, the only writer of the epoch. */
+    uint32_t e = (uint32_t)(atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32);
+    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
+    if (r)
+        *pp = r->next;
+    memo_i_runlock_(m);
+    free(r);
+    /* relaxed: we own the cell. */
+    void *v = atomic_load_explicit(&m->slot_, memory_order_relaxed);
+    memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
 }
 
 /* The owner (BUSY) has just taken value v out of slot_: moves the cell to the
@@ -1191,6 +1308,11 @@ static inline int memo_reset(memo_t *m)
             if (memo_i_owned_by_me_(m)) {
                 rc = EDEADLK;
                 goto out;
+            }
+            /* relaxed: as in memo_i_get_slow_. */
+            if (atomic_load_explicit(&m->pid_, memory_order_relaxed) != memo_i_pid_()) {
+                memo_i_take_over_(m, s);
+                break;
             }
             memo_i_wait_(m, s, 0);
             break;

@@ -193,7 +193,7 @@ done
 echo "[header] $hdr_ok/${#hdr_all[@]} strict builds (+ -DMEMO_NO_FUTEX each): gcc, clang x c11 c17 c2x, -m32, -m32 time64"
 gcc -std=c11 -Iinclude -c "$B/header_only.c" -o "$B/header_only.o"
 # exports nothing but the weak, versioned program-wide tables (memo_i_*_vN_)
-if ! nm -g --defined-only "$B/header_only.o" | grep -v ' main$' | grep -qvE ' [VW] memo_i_[a-z]+_v[0-9]+_$'; then record "no-exported-symbols" 0 1
+if ! nm -g --defined-only "$B/header_only.o" | grep -v ' main$' | grep -qvE ' [VW] memo_i_[a-z_]+_v[0-9]+_$'; then record "no-exported-symbols" 0 1
 else echo "[header] exports symbols:"; nm -g --defined-only "$B/header_only.o"; record "no-exported-symbols" 1 1; fi
 
 for cxx in "g++ -std=c++23" "clang++ -std=c++2b"; do
