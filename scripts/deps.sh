@@ -4,12 +4,13 @@
 # exact command to run and fails.
 #   WHAT: test | demo | bench
 #
-# `test` also wants, for the 32-bit (-m32) configurations of the matrix, on an
-# amd64 host: gcc-multilib, the i386 architecture and libcmocka-dev:i386, and
-# qemu-user when this kernel cannot run i386 binaries itself.  Those are
-# optional: if they cannot be installed (not root, no network) deps.sh says so
-# and succeeds, and tests/run_all.sh reports the -m32 configurations SKIPPED
-# with the reason.
+# `test` also wants, for the C Lambda runtime's test, libcurl4-openssl-dev,
+# libpq-dev, libsqlite3-dev and python3; and for the 32-bit (-m32)
+# configurations of the matrix, on an amd64 host: gcc-multilib, the i386
+# architecture and libcmocka-dev:i386, and qemu-user when this kernel cannot
+# run i386 binaries itself.  Those are optional: if they cannot be installed
+# (not root, no network) deps.sh says so and succeeds, and tests/run_all.sh
+# reports the Lambda test or the -m32 configurations SKIPPED with the reason.
 set -u
 what=${1:-test}
 need=()
@@ -47,6 +48,22 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 [ "$what" = test ] || exit 0
+
+# --- optional: the C Lambda runtime's hostile-API test ---------------------------
+# tests/run_all.sh builds examples/lambda/bootstrap and runs it against a fake
+# Runtime API (python3); without these it reports that test SKIPPED.
+lambda_need=()
+for p in libcurl4-openssl-dev libpq-dev libsqlite3-dev python3; do have_pkg "$p" || lambda_need+=("$p"); done
+if [ ${#lambda_need[@]} -gt 0 ]; then
+  if can_apt; then
+    echo "deps.sh: installing ${lambda_need[*]} (the Lambda runtime test)"
+    apt_update
+    apt-get install -y -q "${lambda_need[@]}" >/dev/null ||
+      echo "deps.sh: warning: apt-get install ${lambda_need[*]} failed; the Lambda runtime test will be SKIPPED" >&2
+  else
+    echo "deps.sh: warning: missing ${lambda_need[*]}; the Lambda runtime test will be SKIPPED (sudo apt-get install -y ${lambda_need[*]})" >&2
+  fi
+fi
 
 # --- optional: the 32-bit configurations ---------------------------------------
 m32_warn() { echo "deps.sh: warning: $1; the -m32 configurations will be SKIPPED" >&2; exit 0; }

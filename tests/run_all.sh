@@ -2,8 +2,8 @@
 # run_all.sh -- the build matrix behind `make test`.  Builds the cmocka suites
 # with each configuration, runs them, checks the compile-only promises, and
 # ends with one line: "N passed, N failed" (tests summed over all builds; ",
-# N skipped" follows when the -m32 toolchain or valgrind is missing: each
-# skip is reported with its reason).  -m32 binaries run under qemu-i386 when
+# N skipped" follows when the -m32 toolchain, valgrind or the Lambda runtime's
+# build dependencies are missing: each skip is reported with its reason).  -m32 binaries run under qemu-i386 when
 # the kernel cannot execute them (scripts/deps.sh installs what is needed).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -220,6 +220,24 @@ for f in tests/compile_fail/*.c; do
   done
 done
 echo "[compile_fail] $cf_ok/$cf_all rejected as they must be (gcc, clang)"
+
+# The C Lambda runtime (examples/lambda) against a hostile fake Runtime API on
+# 127.0.0.1: dot-segment and malformed request ids, trickled, stalled, reset
+# and 7 MB events, oversized headers, HTTP 500 (about 10 s; one count per
+# scenario).  SKIPPED without python3 or the libcurl/libpq/SQLite headers.
+out=$(bash tests/lambda/hostile_api.sh 2>&1); rc=$?
+hp=$(printf '%s\n' "$out" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1/p' | tail -1)
+hf=$(printf '%s\n' "$out" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\2/p' | tail -1)
+if [ $rc -eq 77 ]; then
+  echo "[lambda] SKIPPED: $(printf '%s\n' "$out" | sed -n 's/.*SKIPPED: //p' | head -1)"; skipped=$((skipped + 1))
+elif [ $rc -eq 0 ] && [ -n "$hp" ]; then
+  echo "[lambda] hostile Runtime API: $hp scenarios passed ($(printf '%s\n' "$out" | grep -m1 '^hostile Runtime API:' | sed 's/^hostile Runtime API: //'))"
+  record "lambda hostile API" 0 "$hp"
+else
+  echo "[lambda] hostile Runtime API: FAILED (rc=$rc)"; printf '%s\n' "$out" | grep -v '^ok ' | tail -80 | sed 's/^/    /'
+  [ "${hf:-0}" -gt 0 ] || hf=1
+  record "lambda hostile API" 0 "${hp:-0}"; record "lambda hostile API" 1 "$hf"
+fi
 
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "run_all.sh: ${SECONDS} s"

@@ -15,7 +15,21 @@
  * connection with it).  A Runtime API call that fails is reported on stderr and
  * the loop goes on: a POST is retried a few times, a failed GET waits before the
  * next one (100 ms doubling to 2 s) and after 30 failures in a row the runtime
- * exits so that Lambda replaces the environment. */
+ * exits so that Lambda replaces the environment.
+ *
+ * What the runtime does not take from the Runtime API (see README.md):
+ *   - a request id it cannot put in a URL path as it is: empty, longer than
+ *     MAX_ID_LEN, with a byte outside [A-Za-z0-9._-], without a letter or digit
+ *     ("." and ".." are dot segments), or two different ids in one answer.  The
+ *     event is skipped (logged on stderr): no error can be posted for an id that
+ *     will not go into a path.  Every URL is also sent as built
+ *     (CURLOPT_PATH_AS_IS), so libcurl never rewrites a path;
+ *   - an event that is not received whole: larger than Lambda's 6 MiB, headers
+ *     over MAX_HEADER_BYTES, the connection lost, or not complete within
+ *     $MEMO_LAMBDA_EVENT_READ_MS (default 5000) of the answer's first byte.  The
+ *     wait for that first byte -- the long poll -- has no limit.  When the
+ *     answer carried a valid id, the invocation gets an error POST at once
+ *     instead of waiting for its timeout. */
 #define _POSIX_C_SOURCE 200809L
 #include "memo.h"
 #include "handler.h"
@@ -23,10 +37,16 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
-#define MAX_EVENT_BYTES (6u * 1024 * 1024 + 4096) /* Lambda's 6 MB payload limit */
+#define MAX_EVENT_BYTES 6291456          /* Lambda's limit on an invocation payload: 6 MiB */
+#define MAX_HEADER_BYTES 65536           /* all the header lines of one answer */
+#define MAX_ID_LEN 128                   /* Lambda's ids are UUIDs: 36 characters */
+#define DEFAULT_EVENT_READ_MS 5000L
 #define MAX_NEXT_FAILURES 30
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x) TEXT_OF_(x)
 
 /* --- the memoized Runtime API client --------------------------------------- */
 
@@ -66,26 +86,74 @@ MEMOIZE(static, get_api, api_t *, open_api, close_api, .retry_min_ms = 100, .ret
 
 /* --- one HTTP exchange ----------------------------------------------------- */
 
+/* Why an answer was cut short by the runtime itself (curl's error says the rest). */
+typedef enum cut { CUT_NONE, CUT_TOO_LARGE, CUT_TOO_SLOW, CUT_HEADERS_TOO_LARGE, CUT_NO_MEMORY } cut_t;
+
 typedef struct reply {
+    /* in */
+    long read_ms;        /* the whole answer within this of its first byte; 0: no limit */
+    /* out */
+    CURLcode rc;
     long status;         /* HTTP status, 0 if none */
-    char *body;          /* NUL-terminated */
+    char *body;          /* NUL-terminated (may hold other NULs: len is the truth) */
     size_t len, cap;
-    char request_id[128];
+    int answered;        /* a status line arrived ... */
+    struct timespec answered_at; /* ... then (CLOCK_MONOTONIC) */
+    size_t header_bytes;
+    cut_t cut;
+    /* Lambda-Runtime-Aws-Request-Id as received: its first MAX_ID_LEN bytes
+     * (any bytes, NUL included), its full length, how many such headers. */
+    char id[MAX_ID_LEN + 1];
+    size_t id_len;
+    int ids;
+    int id_conflict;     /* two different values, or a folded (continued) line */
+    int last_was_id;
 } reply_t;
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000L + (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* True (and notes it) once an answer has been coming for longer than allowed.
+ * Before the status line nothing is late: that is the long poll. */
+static int too_slow(reply_t *r)
+{
+    if (!r->answered || r->read_ms <= 0 || ms_since(&r->answered_at) < r->read_ms)
+        return 0;
+    r->cut = CUT_TOO_SLOW;
+    return 1;
+}
+
+/* libcurl calls this about once a second even when nothing arrives. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return too_slow(ud); /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     reply_t *r = ud;
     size_t add = size * n;
-    if (add > MAX_EVENT_BYTES - r->len)
-        return 0; /* too big: curl fails with CURLE_WRITE_ERROR */
+    if (too_slow(r))
+        return 0; /* curl fails with CURLE_WRITE_ERROR */
+    if (add > (size_t)MAX_EVENT_BYTES - r->len) {
+        r->cut = CUT_TOO_LARGE;
+        return 0;
+    }
     if (r->len + add + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
         while (cap < r->len + add + 1)
             cap *= 2;
         char *p = realloc(r->body, cap);
-        if (p == NULL)
+        if (p == NULL) {
+            r->cut = CUT_NO_MEMORY;
             return 0;
+        }
         r->body = p;
         r->cap = cap;
     }
@@ -100,35 +168,128 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     static const char name[] = "Lambda-Runtime-Aws-Request-Id:";
     reply_t *r = ud;
     size_t len = size * n;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A status line starts an answer (a 1xx may come before the real one):
+         * what an earlier one said does not count.  The clock starts at the first. */
+        r->id_len = 0;
+        r->ids = r->id_conflict = r->last_was_id = 0;
+        r->header_bytes = 0;
+        if (!r->answered) {
+            r->answered = 1;
+            clock_gettime(CLOCK_MONOTONIC, &r->answered_at);
+        }
+    }
+    r->header_bytes += len;
+    if (r->header_bytes > (size_t)MAX_HEADER_BYTES) {
+        r->cut = CUT_HEADERS_TOO_LARGE;
+        return 0; /* curl fails with CURLE_WRITE_ERROR */
+    }
+    if (too_slow(r))
+        return 0;
+    if (len > 0 && (data[0] == ' ' || data[0] == '\t')) {
+        /* obs-fold: this line continues the previous header's value.  An id
+         * split that way is not taken apart. */
+        if (r->last_was_id)
+            r->id_conflict = 1;
+        return len;
+    }
+    r->last_was_id = 0;
     if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         const char *v = data + sizeof name - 1, *end = data + len;
         while (v < end && (*v == ' ' || *v == '\t'))
             v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        /* The line ends in CRLF (or LF); then optional whitespace goes.  A CR
+         * or LF anywhere else stays in the value, and the value is refused. */
+        if (end > v && end[-1] == '\n')
             end--;
-        size_t vlen = (size_t)(end - v);
-        if (vlen >= sizeof r->request_id)
-            vlen = 0; /* absurd: treated as missing */
-        memcpy(r->request_id, v, vlen);
-        r->request_id[vlen] = '\0';
+        if (end > v && end[-1] == '\r')
+            end--;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        size_t vlen = (size_t)(end - v), keep = vlen < MAX_ID_LEN ? vlen : MAX_ID_LEN;
+        if (r->ids > 0 && (vlen != r->id_len || memcmp(r->id, v, keep) != 0))
+            r->id_conflict = 1;
+        memcpy(r->id, v, keep);
+        r->id[keep] = '\0';
+        r->id_len = vlen;
+        r->ids++;
+        r->last_was_id = 1;
     }
     return len;
 }
 
-/* The request id goes into a URL path: accept only what ids are made of. */
-static int valid_request_id(const char *id)
+static int id_byte_ok(unsigned char c)
 {
-    if (*id == '\0')
-        return 0;
-    for (; *id; id++)
-        if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') ||
-              (*id >= '0' && *id <= '9') || *id == '-' || *id == '_' || *id == '.'))
-            return 0;
-    return 1;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+/* The id as text for a log line: printable ASCII as is, anything else as \xNN
+ * (a CR or LF in an id must not forge log lines), at most 48 bytes shown. */
+static void id_for_log(const reply_t *r, char *out, size_t outlen)
+{
+    size_t shown = r->id_len < 48 ? r->id_len : 48, w = 0;
+    for (size_t i = 0; i < shown && w + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)r->id[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            out[w++] = (char)c;
+        else
+            w += (size_t)snprintf(out + w, outlen - w, "\\x%02x", c);
+    }
+    if (shown < r->id_len && w + 4 < outlen) {
+        memcpy(out + w, "...", 3);
+        w += 3;
+    }
+    out[w] = '\0';
+}
+
+/* NULL if the answer's request id can go into a URL path as it is; else why not.
+ * Lambda's ids are UUIDs; an id must have a letter or digit, so that "." and
+ * ".." -- dot segments, which a URL resolver removes -- never reach a path. */
+static const char *id_problem(const reply_t *r)
+{
+    if (r->ids == 0)
+        return "no such header";
+    if (r->id_conflict)
+        return "two different values, or a value folded over lines";
+    if (r->id_len == 0)
+        return "empty";
+    if (r->id_len > MAX_ID_LEN)
+        return "longer than " TEXT_OF(MAX_ID_LEN) " bytes";
+    int alnum = 0;
+    for (size_t i = 0; i < r->id_len; i++) {
+        unsigned char c = (unsigned char)r->id[i];
+        if (!id_byte_ok(c))
+            return "a byte outside [A-Za-z0-9._-]";
+        alnum |= c != '-' && c != '_' && c != '.';
+    }
+    return alnum ? NULL : "no letter or digit";
+}
+
+static const char *cut_text(const reply_t *r, char *buf, size_t buflen)
+{
+    switch (r->cut) {
+    case CUT_TOO_LARGE:
+        return "the event is larger than Lambda's limit of " TEXT_OF(MAX_EVENT_BYTES) " bytes";
+    case CUT_TOO_SLOW:
+        snprintf(buf, buflen, "the event did not arrive within %ld ms of the answer's first byte",
+                 r->read_ms);
+        return buf;
+    case CUT_HEADERS_TOO_LARGE:
+        return "the answer's headers are larger than " TEXT_OF(MAX_HEADER_BYTES) " bytes";
+    case CUT_NO_MEMORY:
+        return "out of memory";
+    case CUT_NONE:
+        break;
+    }
+    if (r->rc == CURLE_FILESIZE_EXCEEDED) /* told by Content-Length, before the body */
+        return "the event is larger than Lambda's limit of " TEXT_OF(MAX_EVENT_BYTES) " bytes";
+    return curl_easy_strerror(r->rc);
 }
 
 /* api_call: GET (body NULL) or POST `body` to base + path.  Returns 0 on a 2xx
- * answer; otherwise prints why on stderr and returns -1. */
+ * answer received whole; otherwise prints why on stderr and returns -1 (rep
+ * says how far it got). */
 static int api_call(const char *path, const char *body, const char *error_type, reply_t *rep,
                     long timeout_ms)
 {
@@ -149,6 +310,7 @@ static int api_call(const char *path, const char *body, const char *error_type, 
     CURL *h = a->curl;
     curl_easy_reset(h); /* options only: the connection cache survives */
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* no dot-segment removal: the path as built */
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms); /* 0: none (next may wait hours) */
@@ -156,6 +318,11 @@ static int api_call(const char *path, const char *body, const char *error_type, 
     curl_easy_setopt(h, CURLOPT_WRITEDATA, rep);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, rep);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    /* A Content-Length over the limit fails before the body is read. */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_EVENT_BYTES);
     if (body != NULL) {
         for (size_t i = 0; i < sizeof hdr_text / sizeof hdr_text[0] && hdr_text[i]; i++) {
             struct curl_slist *more = curl_slist_append(hdrs, hdr_text[i]);
@@ -170,13 +337,13 @@ static int api_call(const char *path, const char *body, const char *error_type, 
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     }
-    CURLcode rc = curl_easy_perform(h);
+    rep->rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
     curl_slist_free_all(hdrs);
     const char *method = body ? "POST" : "GET";
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "memo-lambda: %s %s failed: %s\n", method, url,
-                rc == CURLE_WRITE_ERROR ? "event too large or out of memory" : curl_easy_strerror(rc));
+    if (rep->rc != CURLE_OK) {
+        char buf[128];
+        fprintf(stderr, "memo-lambda: %s %s failed: %s\n", method, url, cut_text(rep, buf, sizeof buf));
         return -1;
     }
     if (rep->status / 100 != 2) {
@@ -192,6 +359,12 @@ static void pause_ms(long ms)
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+/* The n-th pause in a row (n >= 1): 100 ms doubling to 2 s. */
+static long backoff_ms(unsigned n)
+{
+    return n >= 5 ? 2000 : 100L << (n - 1);
 }
 
 /* POSTs body, retrying transport errors and 5xx up to 3 times in all. */
@@ -211,6 +384,41 @@ static int post(const char *path, const char *body, const char *error_type)
     }
 }
 
+/* $MEMO_LAMBDA_EVENT_READ_MS, or the default when unset or not in 1..600000. */
+static long event_read_ms(void)
+{
+    const char *s = getenv("MEMO_LAMBDA_EVENT_READ_MS");
+    if (s == NULL || *s == '\0')
+        return DEFAULT_EVENT_READ_MS;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > 600000) {
+        fprintf(stderr, "memo-lambda: MEMO_LAMBDA_EVENT_READ_MS=%.40s ignored (1..600000); using %ld\n",
+                s, DEFAULT_EVENT_READ_MS);
+        return DEFAULT_EVENT_READ_MS;
+    }
+    return v;
+}
+
+/* The event arrived with a usable id but not whole: tell Lambda now rather
+ * than let the invocation wait for its timeout. */
+static void report_unread_event(const reply_t *next)
+{
+    char buf[128], path[256];
+    const char *why = cut_text(next, buf, sizeof buf);
+    const char *type = next->cut == CUT_TOO_LARGE || next->rc == CURLE_FILESIZE_EXCEEDED
+                           ? "Runtime.EventTooLarge"
+                       : next->cut == CUT_TOO_SLOW ? "Runtime.EventTooSlow"
+                                                   : "Runtime.EventNotReceived";
+    fprintf(stderr, "memo-lambda: invocation %s: event not received (%s); reporting %s\n",
+            next->id, why, type);
+    char *body = json_error(type, why);
+    snprintf(path, sizeof path, "/invocation/%s/error", next->id);
+    post(path, body ? body : "{}", type);
+    free(body);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* a closed socket is an error return, not a death */
@@ -220,6 +428,7 @@ int main(void)
                         "run me in AWS Lambda or a Lambda emulator\n");
         return 2;
     }
+    long read_ms = event_read_ms();
     char msg[512];
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "memo-lambda: curl_global_init failed\n");
@@ -234,23 +443,42 @@ int main(void)
     }
     fprintf(stderr, "memo-lambda[%ld]: ready\n", (long)getpid());
 
-    for (unsigned failures = 0;;) {
-        reply_t next = { 0 };
+    for (unsigned failures = 0, refused = 0;;) {
+        reply_t next = { .read_ms = read_ms };
         int err = api_call("/invocation/next", NULL, NULL, &next, 0);
-        if (err == 0 && !valid_request_id(next.request_id)) {
-            fprintf(stderr, "memo-lambda: next invocation without a valid Lambda-Runtime-Aws-Request-Id\n");
-            err = -1;
-        }
-        if (err != 0) {
+        if (!next.answered || next.status / 100 != 2) {
+            /* No event: the API is down, restarting or failing.  Wait a bit. */
             free(next.body);
             if (++failures >= MAX_NEXT_FAILURES) {
                 fprintf(stderr, "memo-lambda: %u failed GET next in a row; exiting\n", failures);
                 return 1;
             }
-            pause_ms(failures >= 5 ? 2000 : 100L << (failures - 1));
+            pause_ms(backoff_ms(failures));
             continue;
         }
         failures = 0;
+
+        const char *bad = id_problem(&next);
+        if (bad != NULL) {
+            /* Skipped: the invocation, if there is one, times out.  Unusable
+             * events in a row are taken more and more slowly (not in a loop). */
+            char shown[256] = "";
+            if (next.ids > 0)
+                id_for_log(&next, shown, sizeof shown);
+            fprintf(stderr, "memo-lambda: event skipped: answered without a valid "
+                            "Lambda-Runtime-Aws-Request-Id (%s%s%s%s)\n", next.ids ? "\"" : "", shown,
+                    next.ids ? "\": " : "", bad);
+            free(next.body);
+            if (++refused > 1)
+                pause_ms(backoff_ms(refused - 1));
+            continue;
+        }
+        refused = 0;
+        if (err != 0) {
+            report_unread_event(&next);
+            free(next.body);
+            continue;
+        }
 
         char error_type[64], path[256];
         char *body = handler_invoke(next.body ? next.body : "", error_type, sizeof error_type);
@@ -258,7 +486,7 @@ int main(void)
             snprintf(error_type, sizeof error_type, "Runtime.OutOfMemory");
             body = json_error(error_type, "out of memory");
         }
-        snprintf(path, sizeof path, "/invocation/%s/%s", next.request_id,
+        snprintf(path, sizeof path, "/invocation/%s/%s", next.id,
                  error_type[0] ? "error" : "response");
         post(path, body ? body : "{}", error_type[0] ? error_type : NULL);
         free(body);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# run.sh -- the Lambda emulator test: builds examples/lambda's bootstrap, starts
-# a throwaway PostgreSQL on 127.0.0.1 (stopped on exit), and runs test.js under
-# Node with @vercel/fun.  Ends with "N passed, N failed"; non-zero on failure.
+# run.sh -- the Lambda tests: builds examples/lambda's bootstrap, runs it against
+# a hostile fake Runtime API (hostile_api.py), then starts a throwaway
+# PostgreSQL on 127.0.0.1 (stopped on exit) and runs test.js under Node with
+# @vercel/fun.  Ends with "N passed, N failed" (both summed); non-zero on failure.
 #   INVOCATIONS=200 CONCURRENCY=8 bash tests/lambda/run.sh
 # Needs: gcc, libcurl4-openssl-dev, libpq-dev, libsqlite3-dev, postgresql,
 # procps (fun stops its processes with ps), nodejs >= 20 and npm.  As root it
@@ -56,6 +57,21 @@ trap 'exit 130' INT TERM
 # --- build --------------------------------------------------------------------
 bash "$root/examples/lambda/build.sh" "$tmp/task" || fail_setup "build failed"
 
+# --- the hostile fake Runtime API (no emulator, no server: SQLite) ---------------
+# Its counts join test.js's in the last line.
+echo "== hostile Runtime API (tests/lambda/hostile_api.py)"
+counts() { sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$1" | tail -n 1; }
+set +e
+bash "$here/hostile_api.sh" "$tmp/task/bootstrap" | tee "$tmp/hostile.log"
+h_rc=${PIPESTATUS[0]}
+set -e
+h_passed=0 h_failed=1
+if [ "$h_rc" = 77 ]; then h_failed=0 # skipped, the reason printed
+elif ! read -r h_passed h_failed < <(counts "$tmp/hostile.log"); then
+  h_passed=0 h_failed=1; echo "run.sh: the hostile Runtime API test did not finish"
+fi
+echo "== Lambda emulator (tests/lambda/test.js)"
+
 # --- @vercel/fun ----------------------------------------------------------------
 export XDG_CACHE_HOME=$tmp/cache # fun copies its runtimes there, not into $HOME
 # npm ci unless node_modules was installed from this very lockfile already.
@@ -100,9 +116,11 @@ echo "bootstrap stderr: $(wc -l <"$tmp/stderr.log") lines; last 6:"
 tail -n 6 "$tmp/stderr.log" | sed 's/^/  | /'
 if [ "$rc" -eq 124 ] || ! tail -n 1 "$tmp/out.log" | grep -q ' passed, '; then
   echo "run.sh: test.js did not finish (status $rc)"
-  echo "0 passed, 1 failed"
   [ "$rc" -ne 0 ] || rc=1
-else
-  tail -n 1 "$tmp/out.log"
 fi
+js_passed=0 js_failed=1
+read -r js_passed js_failed < <(counts "$tmp/out.log") || { js_passed=0 js_failed=1; }
+echo "hostile Runtime API: $h_passed passed, $h_failed failed; emulator: $js_passed passed, $js_failed failed"
+[ "$h_failed" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
+echo "$((h_passed + js_passed)) passed, $((h_failed + js_failed)) failed"
 exit "$rc"

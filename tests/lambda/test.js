@@ -332,9 +332,17 @@ async function runtimeApiFaultRun() {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (c) => { stderr += c; });
+  let refusalSeen;
+  const refusalLogged = new Promise((resolve) => { refusalSeen = resolve; });
+  child.stderr.on('data', (c) => {
+    stderr += c;
+    if (/without a valid Lambda-Runtime-Aws-Request-Id/.test(stderr)) refusalSeen();
+  });
   const t0 = Date.now();
   await Promise.race([done, sleep(15000)]);
+  // The runtime logs the refused id, then GETs at once: the held GET may
+  // reach us before that line is read from the pipe.
+  await Promise.race([refusalLogged, sleep(2000)]);
   const stillRunning = child.exitCode === null && child.signalCode === null;
   child.kill('SIGKILL'); // our own child, by its pid
   for (const res of held) res.destroy();
