@@ -811,9 +811,129 @@ static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
         memo_i_wake_(&m->state_);
 }
 
+/* --- dependency cycles across threads ----------------------------------------
+ *
+ * Thread 1 builds A, whose constructor gets B; thread 2 builds B, whose
+ * constructor gets A: each would sleep on the other forever.  Before its
+ * first sleep a waiter publishes the cell it waits on in a program-wide table
+ * (weak, default visibility), then walks: the owner of that cell, the cell
+ * that owner waits on, its owner, ... (at most MEMO_I_WALK hops).  A walk that
+ * comes back to a cell the walker owns is a cycle; it is confirmed by reading
+ * every step again (each BUSY word unchanged = the same busy periods, each
+ * owner still waiting on the same cell) and then the walker gets EDEADLK
+ * instead of sleeping.  Publication and walk are seq_cst, so of two threads
+ * closing a cycle the later one to publish sees the other's entry: at least
+ * one of them detects it.  A full table (MEMO_I_NWAIT sleepers at once) or a
+ * longer cycle means no detection for that waiter, never a false EDEADLK. */
+#define MEMO_I_NWAIT 128
+#define MEMO_I_WALK 16
+
+typedef struct memo_i_waiting {
+    _Atomic(uint64_t) tid;  /* the sleeping thread (memo_i_self_), 0 = free */
+    _Atomic(uint32_t) pid;  /* its process: entries copied by fork() are not ours */
+    _Atomic(void *) cell;   /* the memo_t it waits on */
+} memo_i_waiting_t;
+
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED memo_i_waiting_t memo_i_waiting_v1_[MEMO_I_NWAIT];
+#else
+static memo_i_waiting_t memo_i_waiting_v1_[MEMO_I_NWAIT];
+#endif
+
+static inline size_t memo_i_wslot_(uint64_t tid)
+{
+    return (size_t)((tid ^ (tid >> 12) ^ (tid >> 29)) % MEMO_I_NWAIT);
+}
+
+/* Publishes "the calling thread waits on m"; NULL if the table is full. */
+static inline memo_i_waiting_t *memo_i_wait_publish_(memo_t *m, uint64_t me, uint32_t pid)
+{
+    size_t h = memo_i_wslot_(me);
+    for (size_t i = 0; i < MEMO_I_NWAIT; i++) {
+        memo_i_waiting_t *e = &memo_i_waiting_v1_[(h + i) % MEMO_I_NWAIT];
+        uint64_t free_ = 0;
+        /* seq_cst (all of publication and the walk): see the comment above. */
+        if (atomic_load(&e->tid) == 0 && atomic_compare_exchange_strong(&e->tid, &free_, me)) {
+            atomic_store(&e->pid, pid);
+            atomic_store(&e->cell, (void *)m);
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static inline void memo_i_wait_unpublish_(memo_i_waiting_t *e)
+{
+    if (!e)
+        return;
+    atomic_store(&e->cell, NULL);
+    atomic_store(&e->pid, 0);
+    atomic_store(&e->tid, 0);
+}
+
+/* The cell thread `tid` of process `pid` waits on, or NULL. */
+static inline memo_t *memo_i_waits_on_(uint64_t tid, uint32_t pid)
+{
+    size_t h = memo_i_wslot_(tid);
+    for (size_t i = 0; i < MEMO_I_NWAIT; i++) {
+        memo_i_waiting_t *e = &memo_i_waiting_v1_[(h + i) % MEMO_I_NWAIT];
+        if (atomic_load(&e->tid) == tid && atomic_load(&e->pid) == pid)
+            return (memo_t *)atomic_load(&e->cell);
+    }
+    return NULL;
+}
+
+/* 1 if waiting on m would close a cycle of waits back to the calling thread
+ * (which has published its own wait). */
+static MEMO_I_NOINLINE int memo_i_cycle_(memo_t *m, uint64_t me, uint32_t pid)
+{
+    memo_t *path[MEMO_I_WALK];
+    uint32_t word[MEMO_I_WALK];
+    uint64_t owner[MEMO_I_WALK];
+    memo_t *c = m;
+    int n = 0;
+    for (;;) {
+        if (n == MEMO_I_WALK)
+            return 0;
+        uint32_t w = atomic_load(&c->state_);
+        uint64_t o = atomic_load(&c->owner_);
+        if ((w & MEMO_I_PHASE) != MEMO_I_BUSY || o == 0 || atomic_load(&c->pid_) != pid)
+            return 0;
+        path[n] = c;
+        word[n] = w & ~MEMO_I_WAITERS;
+        owner[n++] = o;
+        if (o == me)
+            break; /* back to a cell we own: a cycle, unless it moved on */
+        c = memo_i_waits_on_(o, pid);
+        if (!c)
+            return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((atomic_load(&path[i]->state_) & ~MEMO_I_WAITERS) != word[i] ||
+            atomic_load(&path[i]->owner_) != owner[i])
+            return 0;
+        if (i + 1 < n && memo_i_waits_on_(owner[i], pid) != path[i + 1])
+            return 0;
+    }
+    return 1;
+}
+
 /* Sleeps while the state word is `s` (a BUSY word), setting WAITERS first.
- * Returns ETIMEDOUT if the deadline passed, else 0 once the word changed. */
+ * Returns ETIMEDOUT if the deadline passed, EDEADLK if sleeping would close a
+ * cycle of waits (see above), else 0 once the word changed. */
+static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline);
+
 static inline int memo_i_wait_(memo_t *m, uint32_t s, uint64_t deadline)
+{
+    const uint64_t me = memo_i_self_();
+    const uint32_t pid = memo_i_pid_();
+    memo_i_waiting_t *e = memo_i_wait_publish_(m, me, pid);
+    int rc = e && memo_i_cycle_(m, me, pid) ? EDEADLK : memo_i_sleep_on_(m, s, deadline);
+    memo_i_wait_unpublish_(e);
+    return rc;
+}
+
+static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline)
 {
     const uint32_t orig = s;
     for (;;) {
@@ -1030,8 +1150,9 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
             counted_wait = 1;
             memo_i_count_(&m->waits_);
         }
-        if (memo_i_wait_(m, s, deadline) == ETIMEDOUT)
-            MEMO_I_RETURN_ERR_(ETIMEDOUT);
+        int w = memo_i_wait_(m, s, deadline);
+        if (w)
+            MEMO_I_RETURN_ERR_(w); /* ETIMEDOUT, or EDEADLK: a cycle of waits */
         /* The attempt we waited on (generation g) is over.  If it failed, its
          * error is ours too; otherwise look again (READY: the value; EMPTY
          * after a cancelled constructor: take the construction over). */
@@ -1314,7 +1435,10 @@ static inline int memo_reset(memo_t *m)
                 memo_i_take_over_(m, s);
                 break;
             }
-            memo_i_wait_(m, s, 0);
+            if (memo_i_wait_(m, s, 0) == EDEADLK) {
+                rc = EDEADLK; /* a cycle of waits (our constructor's cell) */
+                goto out;
+            }
             break;
         }
     }
