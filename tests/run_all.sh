@@ -239,6 +239,26 @@ else
   record "lambda hostile API" 0 "${hp:-0}"; record "lambda hostile API" 1 "$hf"
 fi
 
+# Liveness (tests/liveness/README.md): waits that must end -- two shared
+# libraries and mixed MEMO_NO_FUTEX units on one cell, cross-thread
+# constructor cycles (EDEADLK), fork() during construction, huge and
+# wall-clock-stepped timeouts.  Each case is a process under a watchdog, so a
+# hang is a named failure; own small matrix: gcc/clang -O2 and TSan, each with
+# and without -DMEMO_NO_FUTEX (MEMO_TEST_LIVENESS="gcc-O2 tsan" picks configs).
+# shellcheck disable=SC2086
+lv_out=$(bash tests/liveness/run.sh ${MEMO_TEST_LIVENESS:-} 2>&1); lv_rc=$?
+printf '%s\n' "$lv_out" | grep -v '^liveness failed: '
+lv_sum=$(printf '%s\n' "$lv_out" | sed -n 's/^liveness: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p')
+read -r lv_p lv_f lv_s <<<"${lv_sum:-0 1 0}"
+[ "$lv_rc" != 0 ] && [ "$lv_f" = 0 ] && lv_f=1
+record "liveness" 0 "$lv_p"
+skipped=$((skipped + lv_s))
+if [ "$lv_f" != 0 ]; then
+  read -ra lv_names <<<"$(printf '%s\n' "$lv_out" | sed -n 's/^liveness failed: //p')"
+  [ ${#lv_names[@]} -gt 0 ] || lv_names=("liveness(rc=$lv_rc)")
+  failed=$((failed + lv_f)); failures+=("${lv_names[@]}")
+fi
+
 if [ ${#failures[@]} -gt 0 ]; then echo "failed: ${failures[*]}"; fi
 echo "run_all.sh: ${SECONDS} s"
 if [ "$skipped" -gt 0 ]; then echo "${passed} passed, ${failed} failed, ${skipped} skipped"
