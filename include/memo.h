@@ -402,29 +402,60 @@ static inline int memo_release(memo_lease_t *lease);
 /** MEMOIZE(storage, name, T, ctor, dtor, options...): a typed memoized getter.
  *    storage  `static` (one file) or empty (external linkage: pair it with
  *             MEMO_DECLARE(name, T) in a header, define it in one .c file)
- *    name     the getter: `int name(T *out)`, same semantics and errors as
- *             memo_get; and the cell `memo_t name_memo` for memo_reset,
- *             memo_invalidate (pointer T), memo_stats and tests
- *    T        any object type: a pointer (stored in the cell's slot itself)
- *             or a struct/scalar (stored beside the cell, slot points to it)
- *    ctor     `int ctor(T *out)`: 0 = success; wrong type = compile error
+ *    name     the getter: `int name(U *out)`, same semantics and errors as
+ *             memo_get (EINVAL for out == NULL; *out untouched on error); and
+ *             the cell `memo_t name_memo` for memo_reset, memo_invalidate
+ *             (pointer T), memo_acquire (pointer T), memo_stats and tests
+ *    T        an object type, see below.  U is T without its top-level
+ *             qualifiers (U = T for an unqualified T): the qualifiers say
+ *             what the value is, memo's copies and the out object are plain
+ *    ctor     `int ctor(U *out)`: 0 = success; wrong type = compile error
  *    dtor     `void dtor(T value)` or NULL
  *    options  as in MEMO_INIT, e.g. .retry_min_ms = 50
- *  For a pointer T, a NULL value from a successful ctor is MEMO_ENOVALUE.
- *  The value of a struct T is written once, before publication, and never
- *  again while the cell is READY; it is destroyed by reset/invalidate. */
+ *  Where T lives.  A pointer T is stored in the cell's slot itself: a NULL
+ *  value from a successful ctor is MEMO_ENOVALUE; memo_invalidate(&name_memo,
+ *  ptr) and leases work.  Any other T is stored in place, in static words
+ *  beside the cell (memo_acquire: ENOTSUP; memo_peek/memo_get on name_memo
+ *  give an internal address, not a T: use the getter).  The getter copies it
+ *  out under a seqlock: a copy is always one whole value, also while another
+ *  thread resets the cell and the next value is being built (a getter that
+ *  meets a rebuild waits for it, as memo_get does).  The getter needs
+ *  sizeof(T) of stack, the thread that builds the value twice that: for a
+ *  big T (kilobytes), memoize a pointer to it.
+ *  Which T work (GCC >= 5, Clang >= 3.9 in C; any C++ compiler):
+ *    - pointers (also to const, `char *const`, function pointers), scalars,
+ *      structs, unions, arrays (`typedef int a4[4]`: ctor `int ctor(a4 *)`,
+ *      getter `int name(a4 *)`, dtor `void dtor(int *)` gets a copy);
+ *    - const- and volatile-qualified T, as said above (U drops them);
+ *  not: _Atomic T (use the plain type), a qualified array type, an
+ *  incomplete or variably modified type, T with a non-trivial copy in C++
+ *  (the value is copied as bytes).  MEMOIZE defines functions: it must be
+ *  used at file scope, not inside a function.
+ *  On a C compiler without GNU builtins (neither __GNUC__ nor __clang__)
+ *  ISO C cannot tell a pointer type from a struct type: MEMOIZE does not
+ *  compile there (a static assertion names the way out); write
+ *  MEMOIZE_PTR(...) for a pointer T and MEMOIZE_INPLACE(...) for any other T
+ *  (same arguments; defined with the internals below).  There a qualified T
+ *  works only with C23's typeof_unqual. */
 #define MEMOIZE(storage, name, ...) MEMO_I_MEMOIZE_(storage, name, __VA_ARGS__, )
 
 /** MEMO_DECLARE(name, T): the prototype of an external MEMOIZE'd getter and
- *  its cell, for a shared header: `int name(T *out); extern memo_t name_memo;`. */
+ *  its cell, for a shared header: `int name(U *out); extern memo_t
+ *  name_memo;` (U: T without top-level qualifiers, as in MEMOIZE).  T must be
+ *  spelled as in the definition, or as a compatible type. */
 #define MEMO_DECLARE(name, T) \
     extern memo_t name##_memo; \
-    int name(T *out)
+    int name(MEMO_I_UNQUAL(T) *out)
 
 /** MEMOIZE_VALUE(storage, name, T, fn, options...): an infallible memoized
- *  value: `T name(void)` returns what `T fn(void)` returned on its first call.
- *  Concurrent first callers wait for the one running fn.  Calling name() from
- *  inside fn aborts the program (it would deadlock).  Cell: name_memo. */
+ *  value: `U name(void)` returns what `U fn(void)` returned on its first call
+ *  (U: T without top-level qualifiers; T: a scalar, pointer, struct or
+ *  union, not an array).  The value lives in place, as MEMOIZE's non-pointer
+ *  T: a copy is always one whole value, also across memo_reset(&name_memo),
+ *  which makes the next call run fn again.  Concurrent first callers wait for
+ *  the one running fn.  Calling name() from inside fn aborts the program (it
+ *  would deadlock).  Cell: name_memo (memo_acquire: ENOTSUP).  Works on every
+ *  C11 compiler. */
 #define MEMOIZE_VALUE(storage, name, ...) MEMO_I_MEMOIZE_VALUE_(storage, name, __VA_ARGS__, )
 
 /* ==========================================================================
@@ -1566,102 +1597,331 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     return st;
 }
 
-/* --- typed generators ------------------------------------------------------ */
+/* --- typed generators ------------------------------------------------------
+ *
+ * A pointer T lives in the slot itself (invalidate by pointer, leases).  Any
+ * other T lives "in place": in a static array of atomic words next to the
+ * cell, and the slot points to that array.  The next construction after a
+ * reset rewrites those words while getters of the old value may still be
+ * copying them, so a getter copies under a seqlock whose sequence number is
+ * the cell's state word (after Boehm, "Can seqlocks get along with
+ * programming language memory models?", MSPC 2012):
+ *
+ *   writer (the constructor trampoline, run by the BUSY owner, whose claim
+ *   CAS moved state_ away from every READY word before):
+ *       release fence; words = value (relaxed); ... READY (release exchange)
+ *   reader (the getter):
+ *       s1 = state_ (acquire); READY?  words -> local (relaxed);
+ *       acquire fence; s2 = state_ (relaxed); s1 == s2 ? use the local : retry
+ *
+ * If the reader read any word stored by a later construction, the writer's
+ * release fence synchronizes with the reader's acquire fence, so the
+ * writer's claim CAS (sequenced before its fence) happens-before the load of
+ * s2, which therefore reads that CAS or a later word: never s1 (a READY word
+ * comes back only after 2^29 BUSY periods).  Every access to the words is
+ * atomic: no data race, ThreadSanitizer sees none.  docs/DESIGN.md section 7.
+ */
 
-/* 1 if T is a pointer type and so lives in the slot itself (GCC, Clang);
- * 0 otherwise or on other compilers (T then lives beside the cell). */
-#if defined(__GNUC__) || defined(__clang__)
-#define MEMO_I_IS_PTR(T) (__builtin_classify_type(*(T *)0) == 5 && sizeof(T) == sizeof(void *))
-#else
-#define MEMO_I_IS_PTR(T) 0
-#endif
+#define MEMO_I_WORD_ sizeof(uintptr_t)
+/* Words holding a T (at least one). */
+#define MEMO_I_NWORDS(T) ((sizeof(T) + MEMO_I_WORD_ - 1) / MEMO_I_WORD_)
 /* Bytes copied between a pointer T and the slot (the min keeps the dead
  * branch of a non-pointer T in bounds). */
 #define MEMO_I_PSIZE(T) (sizeof(T) < sizeof(void *) ? sizeof(T) : sizeof(void *))
 
-#define MEMO_I_MEMOIZE_(storage, name, T, ctor, dtor, ...) \
-    static T name##_memo_val_; \
+/* MEMO_I_UNQUAL(T): T without its top-level qualifiers (the type of memo's
+ * own copies of a value; an array type stays as it is).  MEMO_I_IS_PTR(T):
+ * 1 if T is a pointer type (stored in the slot), 0 if not; undefined where
+ * it cannot be computed (then MEMOIZE refuses to compile and MEMOIZE_PTR /
+ * MEMOIZE_INPLACE say it explicitly). */
+#if defined(__cplusplus)
+extern "C++" {
+template <class T> struct memo_i_unqual { typedef T type; };
+template <class T> struct memo_i_unqual<const T> { typedef T type; };
+template <class T> struct memo_i_unqual<volatile T> { typedef T type; };
+template <class T> struct memo_i_unqual<const volatile T> { typedef T type; };
+template <class T> struct memo_i_is_ptr { enum { value = 0 }; };
+template <class T> struct memo_i_is_ptr<T *> { enum { value = 1 }; };
+}
+#define MEMO_I_UNQUAL(T) memo_i_unqual<T>::type
+#define MEMO_I_IS_PTR(T) (memo_i_is_ptr<MEMO_I_UNQUAL(T)>::value != 0)
+#define MEMO_I_ASSERT_(c, msg) static_assert(c, msg)
+#elif defined(__GNUC__) || defined(__clang__)
+/* An lvalue conversion (the comma operator's operand) drops the qualifiers
+ * (C11 DR 423; GCC >= 5, Clang >= 3.9) but decays an array, so an array
+ * keeps its type: __builtin_types_compatible_p ignores top-level qualifiers,
+ * so it is 0 exactly for an array T (T vs. pointer). */
+#define MEMO_I_DECAY_(T) __typeof__(((void)0, *(T *)0))
+#define MEMO_I_IS_ARRAY_(T) (!__builtin_types_compatible_p(T, MEMO_I_DECAY_(T)))
+#define MEMO_I_UNQUAL(T) \
+    __typeof__(__builtin_choose_expr(MEMO_I_IS_ARRAY_(T), *(T *)0, ((void)0, *(T *)0)))
+#define MEMO_I_IS_PTR(T) \
+    (!MEMO_I_IS_ARRAY_(T) && __builtin_classify_type(*(T *)0) == 5 && sizeof(T) == sizeof(void *))
+#define MEMO_I_ASSERT_(c, msg) _Static_assert(c, msg)
+#else
+/* No GNU builtins: ISO C cannot tell a pointer type from a struct type (no
+ * overloading, and _Generic needs every type spelled out). */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define MEMO_I_UNQUAL(T) typeof_unqual(T)
+#else
+#define MEMO_I_UNQUAL(T) T /* a qualified T is not supported here */
+#endif
+#define MEMO_I_ASSERT_(c, msg) _Static_assert(c, msg)
+#endif
+
+/* The ordering of the word accesses.  ThreadSanitizer does not model
+ * atomic_thread_fence (and GCC's -Wtsan warns about it): under it the words
+ * use release stores and acquire loads instead, which order the same way
+ * (each word store then synchronizes with the load that reads it). */
+#if defined(__SANITIZE_THREAD__)
+#define MEMO_I_WORDS_TSAN_ 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MEMO_I_WORDS_TSAN_ 1
+#endif
+#endif
+#ifdef MEMO_I_WORDS_TSAN_
+#define MEMO_I_WORD_STORE_ memory_order_release
+#define MEMO_I_WORD_LOAD_ memory_order_acquire
+#define MEMO_I_FENCE_REL_() ((void)0)
+#define MEMO_I_FENCE_ACQ_() ((void)0)
+#else
+#define MEMO_I_WORD_STORE_ memory_order_relaxed
+#define MEMO_I_WORD_LOAD_ memory_order_relaxed
+#define MEMO_I_FENCE_REL_() atomic_thread_fence(memory_order_release)
+#define MEMO_I_FENCE_ACQ_() atomic_thread_fence(memory_order_acquire)
+#endif
+
+/* Writer: the constructor trampoline, as the BUSY owner, stores the `size`
+ * bytes at src into the words. */
+static inline void memo_i_words_put_(_Atomic(uintptr_t) *buf, const void *src, size_t size)
+{
+    /* release fence: a getter that reads any of the stores below (and then
+     * issues its acquire fence) sees our claim of the cell (the CAS into
+     * BUSY, sequenced before this fence) when it reloads state_, so it
+     * discards its copy.  Under TSan: the release stores below do that. */
+    MEMO_I_FENCE_REL_();
+    for (size_t i = 0; i * MEMO_I_WORD_ < size; i++) {
+        uintptr_t w = 0;
+        size_t left = size - i * MEMO_I_WORD_;
+        memcpy(&w, (const char *)src + i * MEMO_I_WORD_, left < MEMO_I_WORD_ ? left : MEMO_I_WORD_);
+        /* relaxed (after the release fence above; release under TSan):
+         * publication to getters is by the release exchange of state_ to
+         * READY in memo_i_end_busy_, which follows. */
+        atomic_store_explicit(&buf[i], w, MEMO_I_WORD_STORE_);
+    }
+}
+
+/* The owner (constructor or destructor trampoline) reads the words back. */
+static inline void memo_i_words_own_(_Atomic(uintptr_t) *buf, void *dst, size_t size)
+{
+    for (size_t i = 0; i * MEMO_I_WORD_ < size; i++) {
+        /* relaxed: only the BUSY owner writes the words, and our claim CAS
+         * acquired the release that ended the BUSY period which wrote them. */
+        uintptr_t w = atomic_load_explicit(&buf[i], memory_order_relaxed);
+        size_t left = size - i * MEMO_I_WORD_;
+        memcpy((char *)dst + i * MEMO_I_WORD_, &w, left < MEMO_I_WORD_ ? left : MEMO_I_WORD_);
+    }
+}
+
+/* Reader: copies the n words of a READY cell into dst.  1 if the copy is
+ * one value (the cell stayed READY in the same generation throughout), 0 if
+ * the cell is not READY or changed meanwhile (dst is then garbage). */
+static MEMO_I_INLINE int memo_i_words_get_(memo_t *m, _Atomic(uintptr_t) *buf, uintptr_t *dst,
+                                           size_t n)
+{
+    /* acquire: pairs with the release exchange that installed this READY
+     * word (memo_i_end_busy_), so the words of that value are visible. */
+    uint32_t s1 = atomic_load_explicit(&m->state_, memory_order_acquire);
+    if (MEMO_I_UNLIKELY((s1 & MEMO_I_PHASE) != MEMO_I_READY))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        /* relaxed: may read a later construction's stores (racing, but
+         * atomic); then the acquire fence below makes the recheck fail.
+         * acquire under TSan, which then orders like the fence. */
+        dst[i] = atomic_load_explicit(&buf[i], MEMO_I_WORD_LOAD_);
+    /* acquire fence: if a load above read a store made after a writer's
+     * release fence, that writer's claim CAS happens-before the load below. */
+    MEMO_I_FENCE_ACQ_();
+    /* relaxed: ordered after the word loads by the fence above. */
+    return atomic_load_explicit(&m->state_, memory_order_relaxed) == s1;
+}
+
+/* The typed generators' out-of-line slow paths.  Plain inline where
+ * MEMO_I_NOINLINE is empty (not GNU): no unused-function warning in a file
+ * without in-place values. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MEMO_I_TYPED_COLD_ MEMO_I_NOINLINE
+#else
+#define MEMO_I_TYPED_COLD_ inline
+#endif
+
+/* The in-place getter's slow path: until a validated copy of a value is in
+ * dst, get the cell (wait for or run the construction; a reset may undo it
+ * before we copy, then go round).  0, or the error of memo_i_get_slow_. */
+static MEMO_I_TYPED_COLD_ int memo_i_words_slow_(memo_t *m, _Atomic(uintptr_t) *buf, uintptr_t *dst,
+                                                 size_t n)
+{
+    do {
+        memo_i_res_t r = memo_i_get_slow_(m, -1);
+        if (r.err)
+            return r.err;
+    } while (!memo_i_words_get_(m, buf, dst, n));
+    return 0;
+}
+
+/* The in-place MEMOIZE getter's slow path: EINVAL for a NULL out, else a
+ * validated copy through dst (*out untouched on error). */
+static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *buf, uintptr_t *dst,
+                                                size_t n, void *out, size_t size)
+{
+    if (!out)
+        return EINVAL;
+    int err = memo_i_words_slow_(m, buf, dst, n);
+    if (err)
+        return err;
+    memcpy(out, dst, size);
+    return 0;
+}
+
+#ifdef __cplusplus
+#define MEMO_I_LOCAL_(U, v) U v{}
+#else
+#define MEMO_I_LOCAL_(U, v) U v; memset(&v, 0, sizeof v)
+#endif
+
+/* The generator behind MEMOIZE, MEMOIZE_PTR and MEMOIZE_INPLACE; is_ptr is
+ * a constant expression: 1 = T lives in the slot, 0 = in place. */
+#define MEMO_I_MEMOIZE_AS_(is_ptr, storage, name, T, ctor, dtor, ...) \
+    static MEMO_I_UNUSED _Atomic(uintptr_t) name##_memo_words_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
     static MEMO_I_UNUSED int name##_memo_ctor_(void *arg, void **out) \
     { \
-        int (*typed_)(T *) = ctor; /* a wrong type fails to compile here */ \
-        T v_; \
+        /* a wrong type fails to compile here; qualifiers of T are dropped */ \
+        int (*typed_)(MEMO_I_UNQUAL(T) *) = ctor; \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
         (void)arg; \
-        memset(&v_, 0, sizeof v_); \
         int err_ = typed_(&v_); \
         if (err_) \
             return err_; \
-        if (MEMO_I_IS_PTR(T)) { \
+        if (is_ptr) { \
             memcpy(out, &v_, MEMO_I_PSIZE(T)); \
         } else { \
-            name##_memo_val_ = v_; \
-            *out = (void *)&name##_memo_val_; \
+            memo_i_words_put_(name##_memo_words_, &v_, sizeof v_); \
+            *out = (void *)name##_memo_words_; \
         } \
         return 0; \
     } \
     static MEMO_I_UNUSED void name##_memo_dtor_(void *arg, void *p) \
     { \
         void (*typed_)(T) = dtor; /* a wrong type fails to compile here */ \
-        T v_; \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
         (void)arg; \
-        if (MEMO_I_IS_PTR(T)) \
+        if (!typed_) \
+            return; \
+        if (is_ptr) \
             memcpy(&v_, &p, MEMO_I_PSIZE(T)); \
         else \
-            v_ = *(T *)p; \
-        if (typed_) \
-            typed_(v_); \
+            memo_i_words_own_(name##_memo_words_, &v_, sizeof v_); \
+        typed_(v_); \
     } \
-    storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_IS_PTR(T) ? 0u : MEMO_I_F_INPLACE, \
+    storage memo_t name##_memo = MEMO_I_INIT_F_((is_ptr) ? 0u : MEMO_I_F_INPLACE, \
         name##_memo_ctor_, name##_memo_dtor_, NULL, __VA_ARGS__); \
-    storage MEMO_I_UNUSED int name(T *out) \
+    storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
     { \
-        /* acquire: as in memo_get. */ \
-        void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
-        if (MEMO_I_UNLIKELY(p_ == NULL)) { \
+        if (is_ptr) { \
+            /* acquire: as in memo_get. */ \
+            void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
+            if (MEMO_I_LIKELY(p_ != NULL && out != NULL)) { \
+                memcpy(out, &p_, MEMO_I_PSIZE(T)); \
+                return 0; \
+            } \
+            if (!out) \
+                return EINVAL; \
             memo_i_res_t r_ = memo_i_get_slow_(&name##_memo, -1); \
             if (r_.err) \
                 return r_.err; \
-            p_ = r_.v; \
+            memcpy(out, &r_.v, MEMO_I_PSIZE(T)); \
+            return 0; \
+        } else { \
+            uintptr_t w_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
+            if (MEMO_I_LIKELY(out != NULL && memo_i_words_get_(&name##_memo, name##_memo_words_, \
+                                                               w_, (is_ptr) ? 1 : MEMO_I_NWORDS(T)))) { \
+                memcpy(out, w_, sizeof(T)); \
+                return 0; \
+            } \
+            return memo_i_words_out_(&name##_memo, name##_memo_words_, w_, \
+                                     (is_ptr) ? 1 : MEMO_I_NWORDS(T), out, sizeof(T)); \
         } \
-        if (MEMO_I_IS_PTR(T)) \
-            memcpy(out, &p_, MEMO_I_PSIZE(T)); \
-        else \
-            *out = *(T *)p_; \
-        return 0; \
     } \
     typedef int name##_memo_semicolon_
 
+#if defined(__cplusplus) || defined(__GNUC__) || defined(__clang__)
+#define MEMO_I_MEMOIZE_(storage, name, T, ...) \
+    MEMO_I_MEMOIZE_AS_(MEMO_I_IS_PTR(T), storage, name, T, __VA_ARGS__)
+#define MEMO_I_MEMOIZE_PTR_(storage, name, T, ...) \
+    MEMO_I_ASSERT_(MEMO_I_IS_PTR(T), "MEMOIZE_PTR: T must be a pointer type"); \
+    MEMO_I_MEMOIZE_AS_(1, storage, name, T, __VA_ARGS__)
+#define MEMO_I_MEMOIZE_INPLACE_(storage, name, T, ...) \
+    MEMO_I_ASSERT_(!MEMO_I_IS_PTR(T), "MEMOIZE_INPLACE: T is a pointer type: use MEMOIZE or " \
+                   "MEMOIZE_PTR, which keep it in the slot (memo_invalidate, memo_acquire)"); \
+    MEMO_I_MEMOIZE_AS_(0, storage, name, T, __VA_ARGS__)
+#else
+#define MEMO_I_MEMOIZE_(storage, name, T, ...) \
+    MEMO_I_ASSERT_(0, "MEMOIZE needs GCC, Clang or C++ to tell a pointer T from a value: " \
+                   "write MEMOIZE_PTR for a pointer T, MEMOIZE_INPLACE for any other T"); \
+    MEMO_I_MEMOIZE_AS_(0, storage, name, T, __VA_ARGS__)
+#define MEMO_I_MEMOIZE_PTR_(storage, name, T, ...) \
+    MEMO_I_ASSERT_(sizeof(T) == sizeof(void *), "MEMOIZE_PTR: T must be a pointer type"); \
+    MEMO_I_MEMOIZE_AS_(1, storage, name, T, __VA_ARGS__)
+#define MEMO_I_MEMOIZE_INPLACE_(storage, name, T, ...) \
+    MEMO_I_MEMOIZE_AS_(0, storage, name, T, __VA_ARGS__)
+#endif
+
+/** MEMOIZE_PTR(storage, name, T, ctor, dtor, options...): MEMOIZE for a
+ *  pointer T, said explicitly (the value lives in the slot: memo_invalidate
+ *  by pointer and memo_acquire work).  MEMOIZE_INPLACE(...): MEMOIZE for a
+ *  non-pointer T (the value lives in place).  Needed only on a C compiler
+ *  without GNU builtins, where MEMOIZE cannot tell the two apart and does not
+ *  compile; elsewhere each checks its T at compile time. */
+#define MEMOIZE_PTR(storage, name, ...) MEMO_I_MEMOIZE_PTR_(storage, name, __VA_ARGS__, )
+#define MEMOIZE_INPLACE(storage, name, ...) MEMO_I_MEMOIZE_INPLACE_(storage, name, __VA_ARGS__, )
+
 #define MEMO_I_MEMOIZE_VALUE_(storage, name, T, fn, ...) \
-    static T name##_memo_val_; \
+    static MEMO_I_UNUSED _Atomic(uintptr_t) name##_memo_words_[MEMO_I_NWORDS(T)]; \
     static MEMO_I_UNUSED int name##_memo_ctor_(void *arg, void **out) \
     { \
-        T (*typed_)(void) = fn; /* a wrong type fails to compile here */ \
+        MEMO_I_UNQUAL(T) (*typed_)(void) = fn; /* a wrong type fails to compile here */ \
+        MEMO_I_UNQUAL(T) v_ = typed_(); \
         (void)arg; \
-        name##_memo_val_ = typed_(); \
-        *out = (void *)&name##_memo_val_; \
+        memo_i_words_put_(name##_memo_words_, &v_, sizeof v_); \
+        *out = (void *)name##_memo_words_; \
         return 0; \
     } \
     storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_INPLACE, name##_memo_ctor_, NULL, NULL, \
         __VA_ARGS__); \
-    storage MEMO_I_UNUSED T name(void) \
+    storage MEMO_I_UNUSED MEMO_I_UNQUAL(T) name(void) \
     { \
-        /* acquire: as in memo_get. */ \
-        void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
-        if (MEMO_I_UNLIKELY(p_ == NULL)) \
-            p_ = memo_i_value_slow_(&name##_memo, #name); \
-        return *(T *)p_; \
+        uintptr_t w_[MEMO_I_NWORDS(T)]; \
+        MEMO_I_UNQUAL(T) v_; \
+        if (MEMO_I_UNLIKELY(!memo_i_words_get_(&name##_memo, name##_memo_words_, w_, \
+                                               MEMO_I_NWORDS(T)))) \
+            memo_i_value_slow_(&name##_memo, name##_memo_words_, w_, MEMO_I_NWORDS(T), #name); \
+        memcpy(&v_, w_, sizeof v_); \
+        return v_; \
     } \
     typedef int name##_memo_semicolon_
 
-static MEMO_I_NOINLINE void *memo_i_value_slow_(memo_t *m, const char *name)
+/* MEMOIZE_VALUE's slow path: waits for (or runs) the construction; aborts
+ * on an error (fn is infallible: EDEADLK is a call from fn itself). */
+static MEMO_I_TYPED_COLD_ void memo_i_value_slow_(memo_t *m, _Atomic(uintptr_t) *buf,
+                                                      uintptr_t *dst, size_t n, const char *name)
 {
-    memo_i_res_t r = memo_i_get_slow_(m, -1);
-    int err = r.err;
+    int err = memo_i_words_slow_(m, buf, dst, n);
     if (err) {
         fprintf(stderr, "memo: MEMOIZE_VALUE %s: error %d (%s)\n", name, err,
                 err == EDEADLK ? "called from its own constructor" : "unexpected");
         abort();
     }
-    return r.v;
 }
 
 #ifdef __cplusplus

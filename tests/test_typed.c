@@ -213,6 +213,169 @@ static void test_declare_shares_one_cell_across_units(void **state)
     assert_int_equal(memo_stats(&get_shared_thing_memo).attempts, 1);
 }
 
+/* --- in-place values are never torn by a concurrent reset ---------------
+ * A 4 KB struct whose every word holds the number of the construction that
+ * built it.  Readers copy it out in a loop while a resetter resets the cell
+ * and rebuilds it (a fresh number each time): a copy whose words disagree
+ * mixes two constructions.  Before the seqlock the getter copied the static
+ * value while the next constructor overwrote it (thousands of torn copies a
+ * second; TSan reported the race). */
+#ifndef BIG_WORDS
+#define BIG_WORDS 512
+#endif
+#ifndef TEAR_READERS
+#define TEAR_READERS 3
+#endif
+typedef struct big {
+    uint64_t w[BIG_WORDS];
+} big_t;
+static atomic_uint_fast64_t big_gen;
+static void big_fill(big_t *b)
+{
+    uint64_t g = atomic_fetch_add(&big_gen, 1) + 1;
+    for (int i = 0; i < BIG_WORDS; i++)
+        b->w[i] = g;
+}
+static int make_big(big_t *out)
+{
+    big_fill(out);
+    return 0;
+}
+MEMOIZE(static, get_big, big_t, make_big, NULL);
+static big_t make_big_value(void)
+{
+    big_t b;
+    big_fill(&b);
+    return b;
+}
+MEMOIZE_VALUE(static, get_big_value, big_t, make_big_value);
+
+typedef struct tear_run {
+    memo_t *cell;
+    int use_value;           /* 1: MEMOIZE_VALUE's getter, 0: MEMOIZE's */
+    atomic_int stop;
+    atomic_long reads, torn, stale, changes;
+    pthread_barrier_t start;
+} tear_run_t;
+
+/* 0 if b is one construction's value (every word equal, not 0). */
+static int big_torn(const big_t *b)
+{
+    if (b->w[0] == 0)
+        return 1;
+    for (int i = 1; i < BIG_WORDS; i++)
+        if (b->w[i] != b->w[0])
+            return 1;
+    return 0;
+}
+
+static void *tear_reader(void *p)
+{
+    tear_run_t *t = (tear_run_t *)p;
+    pthread_barrier_wait(&t->start);
+    uint64_t last = 0;
+    while (!atomic_load(&t->stop)) {
+        big_t b;
+        if (t->use_value) {
+            b = get_big_value();
+        } else if (get_big(&b) != 0) {
+            atomic_fetch_add(&t->torn, 1);
+            continue;
+        }
+        atomic_fetch_add(&t->reads, 1);
+        if (big_torn(&b))
+            atomic_fetch_add(&t->torn, 1);
+        else if (b.w[0] < last)   /* one reader never goes back in time */
+            atomic_fetch_add(&t->stale, 1);
+        else if (b.w[0] != last) {
+            if (last)             /* a new value: this reader ran during a reset */
+                atomic_fetch_add(&t->changes, 1);
+            last = b.w[0];
+        }
+    }
+    return NULL;
+}
+
+static void tear_run(memo_t *cell, int use_value)
+{
+    enum { READERS = TEAR_READERS };
+    tear_run_t t;
+    t.cell = cell;
+    t.use_value = use_value;
+    atomic_init(&t.stop, 0);
+    atomic_init(&t.reads, 0);
+    atomic_init(&t.torn, 0);
+    atomic_init(&t.stale, 0);
+    atomic_init(&t.changes, 0);
+    pthread_barrier_init(&t.start, NULL, READERS + 1);
+    pthread_t th[READERS];
+    for (int i = 0; i < READERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, tear_reader, &t), 0);
+    pthread_barrier_wait(&t.start);
+    /* At least `want` resets, and on until the readers have seen `want` new
+     * values (on a loaded machine readers may get little CPU while the
+     * resetter runs): the overlap, not the reset count, is what can tear.
+     * Bounded: at most 20 times `want` resets. */
+    long want = ROUNDS(5000), rounds = 0;
+    while (rounds < want || (atomic_load(&t.changes) < want && rounds < 20 * want)) {
+        rounds++;
+        assert_int_equal(memo_reset(cell), 0);
+        big_t b;
+        if (use_value)
+            b = get_big_value();
+        else
+            assert_int_equal(get_big(&b), 0);
+        assert_false(big_torn(&b));
+    }
+    atomic_store(&t.stop, 1);
+    for (int i = 0; i < READERS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    pthread_barrier_destroy(&t.start);
+    printf("    %s: %ld resets, %ld reads, %ld new values seen, %ld torn, %ld went back\n",
+           use_value ? "MEMOIZE_VALUE" : "MEMOIZE", rounds, atomic_load(&t.reads),
+           atomic_load(&t.changes), atomic_load(&t.torn), atomic_load(&t.stale));
+    assert_int_equal(atomic_load(&t.torn), 0);
+    assert_int_equal(atomic_load(&t.stale), 0);
+    assert_int_equal(memo_reset(cell), 0);
+}
+
+static void test_memoize_inplace_never_torn_by_reset(void **state)
+{
+    (void)state;
+    tear_run(&get_big_memo, 0);
+}
+
+static void test_memoize_value_never_torn_by_reset(void **state)
+{
+    (void)state;
+    tear_run(&get_big_value_memo, 1);
+}
+
+/* --- a typed getter with out == NULL: EINVAL, like memo_get ------------- */
+static void test_typed_getter_null_out_is_einval(void **state)
+{
+    (void)state;
+    conn_opens = 0;
+    conn_fail = 0;
+    /* empty cell: nothing built for a call that cannot return the value */
+    assert_int_equal(get_conn(NULL), EINVAL);
+    assert_int_equal(conn_opens, 0);
+    conn_t *c;
+    assert_int_equal(get_conn(&c), 0);
+    /* ready cell (the fast path) */
+    conn_t **volatile vnull = NULL;      /* not a constant the compiler sees */
+    assert_int_equal(get_conn(vnull), EINVAL);
+    assert_int_equal(memo_reset(&get_conn_memo), 0);
+    /* in place: empty and ready */
+    config_t *volatile cnull = NULL;
+    assert_int_equal(memo_reset(&get_config_memo), 0);
+    assert_int_equal(get_config(cnull), EINVAL);
+    config_t cfg;
+    assert_int_equal(get_config(&cfg), 0);
+    assert_int_equal(get_config(cnull), EINVAL);
+    assert_int_equal(memo_reset(&get_config_memo), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +386,9 @@ int main(void)
         cmocka_unit_test(test_memoize_value_runs_once_across_threads),
         cmocka_unit_test(test_memoize_value_recursion_aborts),
         cmocka_unit_test(test_declare_shares_one_cell_across_units),
+        cmocka_unit_test(test_memoize_inplace_never_torn_by_reset),
+        cmocka_unit_test(test_memoize_value_never_torn_by_reset),
+        cmocka_unit_test(test_typed_getter_null_out_is_einval),
     };
     return cmocka_run_group_tests_name("memo_typed", tests, NULL, NULL);
 }
