@@ -389,6 +389,28 @@ typedef struct memo_lease {
  *  value detached meanwhile -- run that value's deferred destructor. */
 static inline int memo_acquire(memo_t *m, memo_lease_t *lease);
 
+/** memo_invalidate_lease(&lease): the exact form of memo_invalidate.  Detaches
+ *  the leased value from the cell if the cell still holds that very value --
+ *  not merely a value at the same address: a value's lease epoch is never
+ *  reused while a lease on it is held, so a connection that was invalidated,
+ *  freed and replaced by a new one that malloc put at the same address is not
+ *  mistaken for it.  The next get builds a new value; the lease stays held
+ *  and the value is destroyed when its last lease is released (release this
+ *  one as usual).  Returns 0; EALREADY if the cell no longer holds the value
+ *  (someone invalidated or reset it first); EINVAL for NULL or a lease not
+ *  held; EDEADLK from the cell's own constructor or destructor; ENOMEM as
+ *  memo_reset.  Never waits for a running attempt.
+ *
+ *  When is the pointer form, memo_invalidate(m, seen), enough?  When `seen`
+ *  cannot have been destroyed and rebuilt at the same address between your
+ *  get and your invalidate: when only one thread ever invalidates or resets
+ *  the cell, or when every user of the value holds a lease (a leased value is
+ *  not freed, so its address cannot be reused meanwhile).  Otherwise --
+ *  several threads that each saw a broken connection -- thread X may
+ *  invalidate conn 1, Z reconnect to conn 2 at the same address, and Y's
+ *  invalidate(conn 1) then destroys conn 2: use memo_acquire and this. */
+static inline int memo_invalidate_lease(memo_lease_t *lease);
+
 /** memo_release(&lease): gives the lease back.  If its value was detached
  *  (reset, invalidated) and this was its last lease, runs the cell's
  *  destructor on it now, in the calling thread.  Returns 0; EINVAL for NULL or
@@ -991,6 +1013,35 @@ static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline)
     }
 }
 
+/* Cancellation.  Every step of memo that must not be cut in two (a claim and
+ * its cleanup handler, the end of a busy period, the retired-list lock, a
+ * published wait) runs with the cancellation TYPE set to deferred, and the
+ * caller's own type is back in force around its constructor and destructor
+ * and on return.  memo's steps contain no cancellation point (the futex wait
+ * is none; the MEMO_NO_FUTEX condvar wait disables cancellation itself), so
+ * a deferred cancel waits for the caller's next cancellation point and an
+ * asynchronous one acts when its type comes back, outside memo's steps.  The
+ * type, not the state: glibc's SIGCANCEL handler (2.36) acts on a signal sent
+ * while the thread was async-cancelable once the type is still asynchronous,
+ * even if the state was set to disabled meanwhile -- measured here, 1 cancel
+ * in ~100 still cut a section that only disabled the state.
+ * pthread_setcanceltype is async-cancel-safe (POSIX).  Not covered, for cost
+ * (a pair of calls is ~20 ns, more than the operation): the pin of
+ * memo_acquire and the unpin of memo_release on the current epoch, single
+ * atomic operations whose cut can leak one lease (the value is then never
+ * destroyed), never hang. */
+static inline int memo_i_nocancel_(void)
+{
+    int type;
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+    return type;
+}
+
+static inline void memo_i_recancel_(int type)
+{
+    pthread_setcanceltype(type, NULL);
+}
+
 /* The cleanup handler: the owner's thread was cancelled or exited inside the
  * constructor.  The resource did not fail: back to EMPTY, no error recorded,
  * waiters woken so that one of them takes the construction over. */
@@ -1057,7 +1108,7 @@ static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
 
 /* The calling thread owns the cell (state BUSY word `busy`): run the
  * constructor and publish its outcome. */
-static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy)
+static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, int cs)
 {
     memo_i_res_t r;
     memo_i_attempt_t a;
@@ -1069,7 +1120,12 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy)
     uint64_t t0 = MEMO_NOW_NS();
 
     pthread_cleanup_push(memo_i_abandon_, &a);
+    /* The constructor runs with the caller's cancellation state (a cancel
+     * acting in it runs memo_i_abandon_); memo's own steps around it do not
+     * (see memo_i_nocancel_). */
+    memo_i_recancel_(cs);
     err = m->ctor(m->arg, &v);
+    memo_i_nocancel_();
     pthread_cleanup_pop(0);
 
     if (err == 0 && v == NULL)
@@ -1128,7 +1184,18 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s);
 
 #define MEMO_I_RETURN_ERR_(e) do { r.v = NULL; r.err = (e); return r; } while (0)
+static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs);
+
 static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
+{
+    int cs = memo_i_nocancel_();
+    memo_i_res_t r = memo_i_get_slow_cs_(m, timeout_ms, cs);
+    memo_i_recancel_(cs);
+    return r;
+}
+
+/* memo_i_get_slow_ with cancellation disabled; cs is the caller's state. */
+static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
 {
     memo_i_res_t r;
     if (!m || !m->ctor)
@@ -1162,7 +1229,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
         if (phase != MEMO_I_BUSY) {
             uint32_t busy;
             if (memo_i_claim_(m, s, &busy))
-                return memo_i_construct_(m, busy);
+                return memo_i_construct_(m, busy, cs);
             continue;
         }
         /* BUSY: a recursive call if we are the owner. */
@@ -1348,22 +1415,28 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
  * epoch is outstanding (a lease released twice through a copy). */
 static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
 {
+    int cs = memo_i_nocancel_();
     memo_i_rlock_(m);
     memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
     if (!r) {
         memo_i_runlock_(m);
+        memo_i_recancel_(cs);
         return EINVAL;
     }
     int64_t left = --r->count;
     if (left == 0)
         *pp = r->next;
     memo_i_runlock_(m);
-    if (left == 0) {
-        /* The last lease on a detached value: destroy it here, outside the
-         * lock and outside any BUSY period (a new value may be in use). */
-        if (m->dtor)
-            m->dtor(m->arg, r->value);
-        free(r);
+    void *v = r->value;
+    if (left == 0)
+        free(r); /* before the destructor, which may exit the thread */
+    memo_i_recancel_(cs);
+    if (left == 0 && m->dtor) {
+        /* The last lease on a detached value: destroy it here, in the
+         * releasing thread, outside the lock and outside any busy period of
+         * the cell: it may overlap the cell's constructor or another
+         * deferred destructor (docs/DESIGN.md, 6a: a release never waits). */
+        m->dtor(m->arg, v);
     }
     return 0;
 }
@@ -1394,13 +1467,17 @@ static inline int memo_i_unpin_(memo_t *m, uint32_t e)
  * READY again (next generation) and EALREADY.  The check after the claim is
  * what makes invalidate exact: 2^29 periods may bring back the READY word the
  * caller saw, with another value in the slot. */
-static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, const void *seen)
+#define MEMO_I_ANY_EPOCH UINT64_MAX
+static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, const void *seen,
+                                  uint64_t epoch, int cs)
 {
     uint32_t busy;
     if (!memo_i_claim_(m, s, &busy))
         return EAGAIN;
-    /* relaxed: we own the cell; the slot is ours to read. */
-    if (seen && atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) {
+    /* relaxed (both): we own the cell; the slot and the epoch are ours. */
+    if ((seen && atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) ||
+        (epoch != MEMO_I_ANY_EPOCH &&
+         atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32 != epoch)) {
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         return EALREADY;
     }
@@ -1412,18 +1489,30 @@ static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, 
         a.m = m;
         a.busy = busy;
         pthread_cleanup_push(memo_i_abandon_, &a);
+        memo_i_recancel_(cs); /* the destructor runs in the caller's state */
         if (m->dtor)
             m->dtor(m->arg, v);
+        memo_i_nocancel_();
         pthread_cleanup_pop(0);
     }
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
     return 0;
 }
 
+static inline int memo_i_reset_(memo_t *m, int cs);
+
 static inline int memo_reset(memo_t *m)
 {
     if (!m)
         return EINVAL;
+    int cs = memo_i_nocancel_();
+    int rc = memo_i_reset_(m, cs);
+    memo_i_recancel_(cs);
+    return rc;
+}
+
+static inline int memo_i_reset_(memo_t *m, int cs)
+{
     memo_i_retired_t *rec = NULL; /* for a value we detach; allocated first
                                      so that no failure can follow the detach */
     int rc;
@@ -1437,7 +1526,7 @@ static inline int memo_reset(memo_t *m)
         case MEMO_I_READY:
             if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
                 return ENOMEM;
-            if (memo_i_destroy_(m, s, rec, NULL) == 0)
+            if (memo_i_destroy_(m, s, rec, NULL, MEMO_I_ANY_EPOCH, cs) == 0)
                 return 0; /* rec consumed */
             break;
         case MEMO_I_FAILED: {
@@ -1478,10 +1567,33 @@ out:
     return rc;
 }
 
+static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch, int cs);
+
 static inline int memo_invalidate(memo_t *m, void *seen)
 {
     if (!m || !seen)
         return EINVAL;
+    int cs = memo_i_nocancel_();
+    int rc = memo_i_invalidate_(m, seen, MEMO_I_ANY_EPOCH, cs);
+    memo_i_recancel_(cs);
+    return rc;
+}
+
+static inline int memo_invalidate_lease(memo_lease_t *lease)
+{
+    if (!lease || lease->magic_ != MEMO_I_LEASE_MAGIC || !lease->m_ || !lease->value)
+        return EINVAL;
+    int cs = memo_i_nocancel_();
+    int rc = memo_i_invalidate_(lease->m_, lease->value, lease->epoch_, cs);
+    memo_i_recancel_(cs);
+    return rc;
+}
+
+/* Invalidates the value `seen` (and, unless epoch is MEMO_I_ANY_EPOCH, only in
+ * that lease epoch, which names one value uniquely: a value's epoch is never
+ * reused while a lease on it is held, see memo_i_detach_). */
+static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch, int cs)
+{
     memo_i_retired_t *rec = NULL;
     int rc;
     /* acquire: as in memo_i_get_slow_. */
@@ -1495,13 +1607,15 @@ static inline int memo_invalidate(memo_t *m, void *seen)
         }
         /* relaxed: a first look only; memo_i_destroy_ checks again once it
          * owns the cell (the READY word may recur after a generation wrap). */
-        if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) {
+        if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen ||
+            (epoch != MEMO_I_ANY_EPOCH &&
+             atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32 != epoch)) {
             rc = EALREADY;
             break;
         }
         if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
             return ENOMEM;
-        int d = memo_i_destroy_(m, s, rec, seen);
+        int d = memo_i_destroy_(m, s, rec, seen, epoch, cs);
         if (d == 0)
             return 0; /* rec consumed */
         if (d == EALREADY) {

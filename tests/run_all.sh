@@ -44,6 +44,7 @@ suites=(
   "typed|tests/test_typed.c tests/tu_def.c tests/tu_use.c"
   "lease|tests/test_lease.c"
   "limits|tests/test_limits.c"
+  "cancel|tests/test_cancel.c"
   "kinds|tests/test_typed_kinds.c"
   "nongnu|tests/test_nongnu.c"
 )

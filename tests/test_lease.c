@@ -419,6 +419,147 @@ static void test_leases_survive_concurrent_resets(void **state)
     lf_finish(&m, f); /* every value destroyed exactly once, none retired */
 }
 
+/* Item 8: memo_invalidate_lease is exact.  X and Y both hold a lease on conn
+ * 1; X invalidates it, Z's get builds conn 2; Y's late invalidate must not
+ * touch conn 2 -- even when conn 2 has the same address (here: a constructor
+ * that hands out the same object every time, as a pool may). */
+static int same_obj_ctor(void *arg, void **out)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    static int the_one;
+    *out = &the_one;
+    return 0;
+}
+
+static void count_dtor(void *arg, void *v)
+{
+    (void)v;
+    atomic_fetch_add((atomic_int *)arg + 1, 1);
+}
+
+static void test_invalidate_lease_is_exact(void **state)
+{
+    (void)state;
+    memo_t m;
+    lfix_t *f = lf_new(&m);
+    memo_lease_t lx = MEMO_LEASE_INIT, ly = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&m, &lx), 0);
+    assert_int_equal(memo_acquire(&m, &ly), 0);
+    assert_ptr_equal(lx.value, ly.value);
+    assert_int_equal(memo_invalidate_lease(&lx), 0);
+    assert_int_equal(memo_release(&lx), 0);
+    void *v2 = NULL;
+    assert_int_equal(memo_get(&m, &v2), 0); /* Z reconnects */
+    assert_int_equal(memo_invalidate_lease(&ly), EALREADY);
+    void *still = NULL;
+    assert_int_equal(memo_peek(&m, &still), 0);
+    assert_ptr_equal(still, v2); /* conn 2 untouched */
+    assert_int_equal(memo_release(&ly), 0); /* destroys conn 1 */
+    assert_int_equal(atomic_load(&f->dtor_calls), 1);
+    lf_finish(&m, f);
+
+    /* the same address for two values: only the epoch tells them apart */
+    atomic_int counts[2] = { 0, 0 };
+    memo_t s = MEMO_INIT(same_obj_ctor, count_dtor, counts);
+    memo_lease_t a = MEMO_LEASE_INIT, b = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&s, &a), 0);
+    assert_int_equal(memo_acquire(&s, &b), 0);
+    assert_int_equal(memo_invalidate_lease(&a), 0);
+    assert_int_equal(memo_release(&a), 0);
+    void *w = NULL;
+    assert_int_equal(memo_get(&s, &w), 0);
+    assert_ptr_equal(w, b.value);                 /* same address, new value */
+    assert_int_equal(memo_invalidate_lease(&b), EALREADY);
+    assert_int_equal(atomic_load(&counts[0]), 2);  /* not rebuilt a third time */
+    assert_int_equal(memo_get(&s, &w), 0);
+    assert_int_equal(atomic_load(&counts[0]), 2);
+    assert_int_equal(memo_release(&b), 0);
+    assert_int_equal(memo_reset(&s), 0);
+    assert_int_equal(atomic_load(&counts[1]), 2);
+
+    /* misuse */
+    memo_lease_t none = MEMO_LEASE_INIT;
+    assert_int_equal(memo_invalidate_lease(NULL), EINVAL);
+    assert_int_equal(memo_invalidate_lease(&none), EINVAL);
+}
+
+/* Item 12: a deferred destructor runs in the releasing thread, outside any busy
+ * period: a release never waits for the cell's running constructor, and its
+ * destructor may run while that constructor runs (the promise is "at most one
+ * constructor", not "one constructor or destructor").  And the retired record
+ * is freed before the destructor runs, so a destructor that ends its thread
+ * (pthread_exit, a cancel) leaks nothing (LeakSanitizer and valgrind see it). */
+typedef struct ovl {
+    gate_t gate;
+    atomic_int built, destroyed, exit_in_dtor, in_ctor, dtor_saw_ctor;
+    int objs[4];
+} ovl_t;
+
+static int ovl_ctor(void *arg, void **out)
+{
+    ovl_t *o = (ovl_t *)arg;
+    int n = atomic_fetch_add(&o->built, 1);
+    if (n == 1) { /* the second construction waits in the gate */
+        atomic_store(&o->in_ctor, 1);
+        gate_pass(&o->gate);
+        atomic_store(&o->in_ctor, 0);
+    }
+    *out = &o->objs[n % 4];
+    return 0;
+}
+
+static void ovl_dtor(void *arg, void *v)
+{
+    ovl_t *o = (ovl_t *)arg;
+    (void)v;
+    if (atomic_load(&o->in_ctor))
+        atomic_fetch_add(&o->dtor_saw_ctor, 1);
+    atomic_fetch_add(&o->destroyed, 1);
+    if (atomic_load(&o->exit_in_dtor))
+        pthread_exit(NULL);
+}
+
+static void *ovl_release_main(void *p)
+{
+    memo_release((memo_lease_t *)p);
+    return NULL;
+}
+
+static void test_deferred_destructor_never_waits_and_leaks_nothing(void **state)
+{
+    (void)state;
+    ovl_t o;
+    memset(&o, 0, sizeof o);
+    gate_init(&o.gate);
+    memo_t m = MEMO_INIT(ovl_ctor, ovl_dtor, &o);
+    memo_lease_t l = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&m, &l), 0);  /* value 0, leased */
+    assert_int_equal(memo_reset(&m), 0);         /* detached, not destroyed */
+    getter_t g;
+    getter_start(&g, &m, NULL);                  /* builds value 1: held in the gate */
+    gate_wait_entered(&o.gate, 1);
+    assert_int_equal(memo_release(&l), 0);       /* returns although BUSY */
+    assert_int_equal(atomic_load(&o.destroyed), 1);
+    assert_int_equal(atomic_load(&o.dtor_saw_ctor), 1);
+    gate_open(&o.gate);
+    getter_join(&g);
+    assert_int_equal(g.err, 0);
+
+    /* a deferred destructor that exits its thread */
+    memo_lease_t l2 = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&m, &l2), 0);
+    assert_int_equal(memo_reset(&m), 0);
+    atomic_store(&o.exit_in_dtor, 1);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, ovl_release_main, &l2), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(atomic_load(&o.destroyed), 2);
+    assert_null(m.retired_); /* unlinked and freed before the destructor */
+    atomic_store(&o.exit_in_dtor, 0);
+    assert_int_equal(memo_reset(&m), 0);
+    gate_destroy(&o.gate);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_acquire_from_own_constructor_is_edeadlk),
         cmocka_unit_test(test_in_place_values_refuse_leases),
         cmocka_unit_test(test_leases_survive_concurrent_resets),
+        cmocka_unit_test(test_invalidate_lease_is_exact),
+        cmocka_unit_test(test_deferred_destructor_never_waits_and_leaks_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
