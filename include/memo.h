@@ -159,12 +159,14 @@ typedef void (*memo_dtor_fn)(void *arg, void *value);
  *  internal (names ending in `_`).  Do not copy a cell that is in use.
  *
  *  Layout (x86-64): the value slot and the state word are the first 16 bytes,
- *  the line the fast path reads; the whole cell is 128 bytes (108 on i386). */
+ *  the line the fast path reads; the whole cell is 120 bytes (104 on i386). */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
     _Atomic(void *) slot_ MEMO_I_ZERO;      /* the value when READY, else NULL */
     _Atomic(uint32_t) state_ MEMO_I_ZERO;   /* phase | WAITERS | generation, see below */
-    uint32_t flags_ MEMO_I_ZERO;            /* MEMO_I_F_* (set by MEMOIZE), else 0 */
+    _Atomic(uint32_t) flags_ MEMO_I_ZERO;   /* bits 0-7: MEMO_I_F_* (set by MEMOIZE, never
+                                               changed); bits 8-31: the pid of the latest
+                                               claimer (fork), see memo_i_set_claimer_ */
 
     /* --- configuration (positional in MEMO_INIT) ----------------------- */
     memo_ctor_fn ctor MEMO_I_ZERO;          /* builds the value; required */
@@ -194,7 +196,6 @@ typedef struct memo {
 
     /* --- leases (memo_acquire/memo_release) ----------------------------- */
     _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_: 0 or the holder's pid */
-    _Atomic(uint32_t) pid_ MEMO_I_ZERO;       /* process of the latest claimer (fork) */
     _Atomic(uint64_t) leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
     void *retired_ MEMO_I_ZERO;               /* detached values still leased */
 } memo_t;
@@ -592,12 +593,14 @@ static inline uint64_t memo_i_self_(void)
     return (uint64_t)(uintptr_t)pthread_self();
 }
 
-/* This process, as memo records it in pid_ and rlock_: a cell whose BUSY
+/* This process, as memo records it in flags_ and rlock_: a cell whose BUSY
  * owner or lock holder was recorded by another process is one a fork() copied
  * mid-way; that owner does not exist here (docs/DESIGN.md, "fork"). */
 static inline uint32_t memo_i_pid_(void)
 {
-    return (uint32_t)getpid();
+    /* 24 bits, as flags_ keeps it: Linux pids are below 2^22 (PID_MAX_LIMIT),
+     * the BSDs' and macOS's below 100 000. */
+    return (uint32_t)getpid() & 0xffffffu;
 }
 
 /* The process in which the calling thread last became a cell's owner (one
@@ -612,6 +615,45 @@ __attribute__((weak, visibility("default"))) MEMO_I_TLS uint32_t memo_i_claim_pi
 #else
 static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 #endif
+
+/* flags_: the generators' static flags (bits 0-7, written by the initializer
+ * only) and the pid of the latest claimer (bits 8-31).  The pid lives in a
+ * word that every header version has (instead of a new member) so that the
+ * layout of memo_t does not change: units built from older 0.1 headers share
+ * cells with this one (an older claimer records no pid; see
+ * memo_i_owner_elsewhere_). */
+#define MEMO_I_F_STATIC 0xffu
+#define MEMO_I_F_INPLACE 1u               /* the value lives in static storage */
+
+static inline uint32_t memo_i_flags_(const memo_t *m)
+{
+    /* relaxed: the static bits never change after initialization. */
+    return atomic_load_explicit(&((memo_t *)m)->flags_, memory_order_relaxed) & MEMO_I_F_STATIC;
+}
+
+static inline uint32_t memo_i_claimer_(memo_t *m)
+{
+    /* relaxed: a caller that found the cell BUSY has acquired state_ after
+     * the claim's release, which follows the claimer's store. */
+    return atomic_load_explicit(&m->flags_, memory_order_relaxed) >> 8;
+}
+
+static inline void memo_i_set_claimer_(memo_t *m)
+{
+    /* relaxed: published by the claim's CAS (release).  Every thread of the
+     * process stores the same value; the static bits are stored unchanged. */
+    atomic_store_explicit(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m),
+                          memory_order_relaxed);
+}
+
+/* 1 if the BUSY cell's owner is a thread of another process: this process is
+ * a child forked while it ran.  0 also when no pid is recorded (a claim by an
+ * older header: assumed alive, as that header assumed). */
+static inline int memo_i_owner_elsewhere_(memo_t *m)
+{
+    uint32_t p = memo_i_claimer_(m);
+    return p != 0 && p != memo_i_pid_();
+}
 
 /* --- sleeping and waking ---------------------------------------------------
  *
@@ -950,7 +992,7 @@ static MEMO_I_NOINLINE int memo_i_cycle_(memo_t *m, uint64_t me, uint32_t pid)
             return 0;
         uint32_t w = atomic_load(&c->state_);
         uint64_t o = atomic_load(&c->owner_);
-        if ((w & MEMO_I_PHASE) != MEMO_I_BUSY || o == 0 || atomic_load(&c->pid_) != pid)
+        if ((w & MEMO_I_PHASE) != MEMO_I_BUSY || o == 0 || memo_i_claimer_(c) != pid)
             return 0;
         path[n] = c;
         word[n] = w & ~MEMO_I_WAITERS;
@@ -1074,11 +1116,11 @@ static inline int memo_i_owned_by_me_(memo_t *m)
      * stacks), so the owner must also have claimed in a process this thread
      * claimed in: this process, or -- for the thread that called fork() from
      * inside a constructor, which goes on in the child -- the parent it came
-     * from (its memo_i_claim_pid_v1_ is a copy of the parent's).  relaxed
-     * pid_: the owner stored it before its claim. */
+     * from (its memo_i_claim_pid_v1_ is a copy of the parent's).  The
+     * owner stored its pid before its claim. */
     if (atomic_load_explicit(&m->owner_, memory_order_relaxed) != memo_i_self_())
         return 0;
-    uint32_t p = atomic_load_explicit(&m->pid_, memory_order_relaxed);
+    uint32_t p = memo_i_claimer_(m);
     return p == memo_i_claim_pid_v1_ || p == memo_i_pid_();
 }
 
@@ -1088,15 +1130,15 @@ static inline int memo_i_owned_by_me_(memo_t *m)
 static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
 {
     *busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
-    /* relaxed, and BEFORE the claim, so that no fork can copy a BUSY word of
-     * ours without our pid: a claimer that loses the CAS writes the same
-     * value as the winner (every thread of a process does).  Published by
-     * the CAS's release. */
-    atomic_store_explicit(&m->pid_, memo_i_pid_(), memory_order_relaxed);
+    /* BEFORE the claim, so that no fork can copy a BUSY word of ours without
+     * our pid: a claimer that loses the CAS writes the same value as the
+     * winner (every thread of a process does).  Published by the CAS's
+     * release. */
+    memo_i_set_claimer_(m);
     /* acq_rel.  acquire: we take over after the previous owner, whose writes
      * (a destructor's effects, fail_/retry_at_, the value's construction)
      * happen-before what we do next.  release: a thread that finds the cell
-     * BUSY (acquire load of state_) sees our pid_. */
+     * BUSY (acquire load of state_) sees our pid in flags_. */
     if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, *busy,
             memory_order_acq_rel, memory_order_relaxed))
         return 0;
@@ -1235,8 +1277,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
         /* BUSY: a recursive call if we are the owner. */
         if (memo_i_owned_by_me_(m))
             MEMO_I_RETURN_ERR_(EDEADLK);
-        /* relaxed: ordered by the acquire load of state_ (claim's release). */
-        if (atomic_load_explicit(&m->pid_, memory_order_relaxed) != memo_i_pid_()) {
+        if (memo_i_owner_elsewhere_(m)) {
             memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
             continue;
         }
@@ -1281,7 +1322,6 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
  * retired_ list (guarded by rlock_) with the number of its leases; the release
  * that brings that number to zero destroys it.  See docs/DESIGN.md, "Leases".
  */
-#define MEMO_I_F_INPLACE 1u               /* flags_: the value lives in static storage */
 #define MEMO_I_LEASE_MAGIC 0x6c656173u    /* "leas" */
 #define MEMO_I_BIAS ((int64_t)1 << 40)    /* > any 32-bit count of releases */
 #define MEMO_I_LEASE_MAX 0x80000000u      /* leases on one value, at most */
@@ -1346,7 +1386,7 @@ static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
 static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
 {
     uint32_t busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
-    atomic_store_explicit(&m->pid_, memo_i_pid_(), memory_order_relaxed);
+    memo_i_set_claimer_(m);
     /* acq_rel: as memo_i_claim_ (we become the owner). */
     if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, busy, memory_order_acq_rel,
                                                  memory_order_relaxed))
@@ -1424,10 +1464,12 @@ static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
         return EINVAL;
     }
     int64_t left = --r->count;
-    if (left == 0)
+    void *v = NULL;
+    if (left == 0) {
         *pp = r->next;
+        v = r->value; /* under the lock: once we unlock, r is ours only at 0 */
+    }
     memo_i_runlock_(m);
-    void *v = r->value;
     if (left == 0)
         free(r); /* before the destructor, which may exit the thread */
     memo_i_recancel_(cs);
@@ -1550,8 +1592,7 @@ static inline int memo_i_reset_(memo_t *m, int cs)
                 rc = EDEADLK;
                 goto out;
             }
-            /* relaxed: as in memo_i_get_slow_. */
-            if (atomic_load_explicit(&m->pid_, memory_order_relaxed) != memo_i_pid_()) {
+            if (memo_i_owner_elsewhere_(m)) {
                 memo_i_take_over_(m, s);
                 break;
             }
@@ -1638,7 +1679,7 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
     lease->magic_ = 0;
     if (!m)
         return EINVAL;
-    if (m->flags_ & MEMO_I_F_INPLACE)
+    if (memo_i_flags_(m) & MEMO_I_F_INPLACE)
         return ENOTSUP;
     for (;;) {
         /* acquire: if this reads a detacher's exchange, that detacher's

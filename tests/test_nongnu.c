@@ -60,7 +60,7 @@ static void test_pointer_lives_in_the_slot(void **state)
 #endif
     conn_t *c = NULL, *c2 = NULL;
     assert_int_equal(get_conn(&c), 0);
-    assert_int_equal(get_conn_memo.flags_, 0);
+    assert_int_equal(memo_i_flags_(&get_conn_memo), 0);
     void *raw = NULL;
     assert_int_equal(memo_peek(&get_conn_memo, &raw), 0);
     assert_ptr_equal(raw, c);
@@ -103,7 +103,7 @@ static void test_value_lives_in_place(void **state)
     span_t s = { NULL, 0 };
     assert_int_equal(get_span(&s), 0);
     assert_int_equal(s.n, 3);
-    assert_int_equal(get_span_memo.flags_, MEMO_I_F_INPLACE);
+    assert_int_equal(memo_i_flags_(&get_span_memo), MEMO_I_F_INPLACE);
     memo_lease_t l;
     assert_int_equal(memo_acquire(&get_span_memo, &l), ENOTSUP);
     assert_int_equal(memo_reset(&get_span_memo), 0);

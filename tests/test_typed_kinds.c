@@ -29,7 +29,7 @@ static void test_const_struct(void **state)
     assert_int_equal(get_cfg(&c), 0);
     assert_int_equal(c.port, 5432);
     assert_true(c.timeout == 2.5);
-    assert_int_equal(get_cfg_memo.flags_, MEMO_I_F_INPLACE);
+    assert_int_equal(memo_i_flags_(&get_cfg_memo), MEMO_I_F_INPLACE);
     memo_lease_t l;
     assert_int_equal(memo_acquire(&get_cfg_memo, &l), ENOTSUP);
     assert_int_equal(memo_reset(&get_cfg_memo), 0);
@@ -56,7 +56,7 @@ static void test_const_pointer(void **state)
     char *p = NULL;
     assert_int_equal(get_greeting(&p), 0);
     assert_ptr_equal(p, greeting);
-    assert_int_equal(get_greeting_memo.flags_, 0);      /* in the slot */
+    assert_int_equal(memo_i_flags_(&get_greeting_memo), 0);      /* in the slot */
     memo_lease_t l;
     assert_int_equal(memo_acquire(&get_greeting_memo, &l), 0);
     assert_ptr_equal(l.value, greeting);
@@ -80,7 +80,7 @@ static void test_pointer_to_const(void **state)
     const char *s = NULL;
     assert_int_equal(get_banner(&s), 0);
     assert_string_equal(s, "memo");
-    assert_int_equal(get_banner_memo.flags_, 0);
+    assert_int_equal(memo_i_flags_(&get_banner_memo), 0);
     assert_int_equal(memo_invalidate(&get_banner_memo, (void *)(uintptr_t)s), 0);
 }
 
@@ -106,7 +106,7 @@ static void test_volatile_scalar(void **state)
     int v = 0;
     assert_int_equal(get_answer(&v), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(get_answer_memo.flags_, MEMO_I_F_INPLACE);
+    assert_int_equal(memo_i_flags_(&get_answer_memo), MEMO_I_F_INPLACE);
     assert_int_equal(get_const_answer(), 43);           /* MEMOIZE_VALUE, const T */
     assert_int_equal(get_default_cfg().port, 80);
     assert_int_equal(memo_reset(&get_default_cfg_memo), 0);
@@ -142,13 +142,13 @@ static void test_array(void **state)
     assert_int_equal(get_quad(&q), 0);
     assert_int_equal(q[0], 10);
     assert_int_equal(q[3], 40);
-    assert_int_equal(get_quad_memo.flags_, MEMO_I_F_INPLACE);
+    assert_int_equal(memo_i_flags_(&get_quad_memo), MEMO_I_F_INPLACE);
     assert_int_equal(memo_reset(&get_quad_memo), 0);
     assert_int_equal(quad_sum_at_dtor, 100);
     tag_t t = { 0 };
     assert_int_equal(get_tag(&t), 0);
     assert_string_equal(t, "tag");
-    assert_int_equal(get_tag_memo.flags_, MEMO_I_F_INPLACE);
+    assert_int_equal(memo_i_flags_(&get_tag_memo), MEMO_I_F_INPLACE);
 }
 
 /* --- union, padding, a size that is not a multiple of a word ------------ */
@@ -222,7 +222,7 @@ static void test_function_pointer(void **state)
     op_t f = NULL;
     assert_int_equal(get_op(&f), 0);
     assert_int_equal(f(21), 42);
-    assert_int_equal(get_op_memo.flags_, 0);
+    assert_int_equal(memo_i_flags_(&get_op_memo), 0);
     assert_int_equal(memo_reset(&get_op_memo), 0);
     assert_true(op_destroyed == twice);
 }
