@@ -2,13 +2,22 @@
  *
  *   ./http URL [N]          (or URL=http://127.0.0.1:8080/ ./http)
  *
- * GETs URL N times (default 20) with the handle that get_http() returns and
+ * GETs URL N times (default 20) with the handle that get_http memoizes and
  * prints each request's status, size, time and CURLINFO_NUM_CONNECTS (how many
  * new connections that transfer had to open).  An easy handle keeps its
  * connection open between transfers (HTTP/1.1 keep-alive), so reusing one
  * handle opens one connection for all N requests: the sum printed at the end
- * is 1 against a keep-alive server.  A failed transfer drops the handle
- * (memo_invalidate), so the next request starts with a fresh one.
+ * is 1 against a keep-alive server.  A failed transfer drops the handle, so
+ * the next request starts with a fresh one.
+ *
+ * Each request holds a lease on the handle: memo_acquire on the cell
+ * get_http_memo (it creates the handle on first use, as get_http() does),
+ * memo_release after the transfer.  A failed transfer drops the handle with
+ * memo_invalidate_lease(&lease), which drops exactly the handle this request
+ * used: if another thread dropped it first and a new handle was created at
+ * the same address, it returns EALREADY and leaves the new one alone (the
+ * pointer form, memo_invalidate(m, h), could not tell them apart).  The
+ * handle is cleaned up at the last memo_release, never under a transfer.
  *
  * An easy handle must not be used by two threads at once: this program is
  * single-threaded; a threaded one would guard the handle with a mutex.
@@ -74,13 +83,14 @@ int main(int argc, char **argv)
     long connects = 0;
     int failed = 0;
     for (long i = 1; i <= n; i++) {
-        CURL *h;
-        int err = get_http(&h);
+        memo_lease_t lease;
+        int err = memo_acquire(&get_http_memo, &lease); /* creates it like get_http() */
         if (err) {
             fprintf(stderr, "GET %ld: no handle: %s\n", i, strerror(err));
             failed++;
             continue;
         }
+        CURL *h = lease.value;
         size_t bytes = 0;
         char errbuf[CURL_ERROR_SIZE] = "";
         curl_easy_setopt(h, CURLOPT_URL, url);
@@ -97,10 +107,12 @@ int main(int argc, char **argv)
         if (rc != CURLE_OK) {
             fprintf(stderr, "GET %ld: %s: %s\n", i, curl_easy_strerror(rc),
                     errbuf[0] ? errbuf : "-");
-            memo_invalidate(&get_http_memo, h); /* start over with a fresh handle */
+            memo_invalidate_lease(&lease); /* start over with a fresh handle */
+            memo_release(&lease);          /* curl_easy_cleanup: the last lease */
             failed++;
             continue;
         }
+        memo_release(&lease);
         printf("GET %ld: HTTP %ld, %zu bytes, %.3f ms, new connections: %ld\n", i, status, bytes,
                secs * 1e3, nconn);
         failed += status >= 400;

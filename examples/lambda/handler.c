@@ -7,6 +7,14 @@
  * backoff window), and a connection found broken is invalidated so that the
  * next invocation reconnects.
  *
+ * Each query holds a lease on the connection (memo_acquire ... memo_release),
+ * and a broken one is dropped with memo_invalidate_lease(&lease): that drops
+ * exactly the connection this query used, never a newer one that happens to
+ * sit at the same address (the pointer form, memo_invalidate(m, c), cannot
+ * tell them apart).  The runtime handles one event at a time, so here the
+ * pointer form would also be safe; the lease form is the one to copy into a
+ * handler that shares the connection between threads.
+ *
  * Every answer carries the process id, its invocation count and how many
  * connections it has opened, so the reuse is visible from outside. */
 #define _POSIX_C_SOURCE 200809L
@@ -82,27 +90,33 @@ MEMOIZE(static, get_db, PGconn *, open_db, close_db, .retry_min_ms = 50, .retry_
  * NULL, else returns an error type and writes the message. */
 static const char *query_pg(char *out, size_t outlen, char *msg, size_t msglen)
 {
-    PGconn *c;
-    if (get_db(&c) != 0) {
+    /* A lease keeps the connection open until memo_release, even if it is
+     * invalidated meanwhile; memo_acquire connects on first use, as get_db. */
+    memo_lease_t lease = MEMO_LEASE_INIT;
+    if (memo_acquire(&get_db_memo, &lease) != 0) {
         snprintf(msg, msglen, "cannot connect to PostgreSQL: %s", db_error);
         return "DatabaseUnavailable";
     }
+    PGconn *c = lease.value;
+    const char *type = NULL;
     PGresult *r = PQexec(c, "select pg_backend_pid(), count(*) from pg_stat_activity");
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
         snprintf(out, outlen, ",\"backend_pid\":%s,\"sessions\":%s", PQgetvalue(r, 0, 0),
                  PQgetvalue(r, 0, 1));
-        PQclear(r);
-        return NULL;
+    } else {
+        snprintf(msg, msglen, "query failed: %s", PQerrorMessage(c));
+        if (PQstatus(c) == CONNECTION_BAD) {
+            /* The connection is dead: drop this very connection (EALREADY if
+             * it was dropped already) so that the next invocation reconnects. */
+            memo_invalidate_lease(&lease);
+            type = "DatabaseConnectionLost";
+        } else {
+            type = "DatabaseQueryError";
+        }
     }
-    snprintf(msg, msglen, "query failed: %s", PQerrorMessage(c)); /* copy before PQfinish */
     PQclear(r);
-    if (PQstatus(c) == CONNECTION_BAD) {
-        /* The connection is dead: drop it (only if no one replaced it since)
-         * so that the next invocation reconnects. */
-        memo_invalidate(&get_db_memo, c);
-        return "DatabaseConnectionLost";
-    }
-    return "DatabaseQueryError";
+    memo_release(&lease); /* PQfinish here if it was invalidated: the last lease */
+    return type;
 }
 
 /* --- SQLite ---------------------------------------------------------------- */
@@ -135,28 +149,32 @@ MEMOIZE(static, get_sqlite, sqlite3 *, open_sqlite, close_sqlite, .retry_min_ms 
 
 static const char *query_sqlite(char *out, size_t outlen, char *msg, size_t msglen)
 {
-    sqlite3 *db;
-    if (get_sqlite(&db) != 0) {
+    memo_lease_t lease = MEMO_LEASE_INIT; /* as in query_pg */
+    if (memo_acquire(&get_sqlite_memo, &lease) != 0) {
         snprintf(msg, msglen, "cannot open SQLite: %s", db_error);
         return "DatabaseUnavailable";
     }
+    sqlite3 *db = lease.value;
+    const char *type = NULL;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "select count(*), count(distinct pid) from opens", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         snprintf(out, outlen, ",\"db_opens\":%lld,\"db_open_pids\":%lld",
                  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
-        sqlite3_finalize(st);
-        return NULL;
+    } else {
+        snprintf(msg, msglen, "query failed: %s", sqlite3_errmsg(db));
+        switch (rc & 0xff) { /* the primary result code */
+        case SQLITE_IOERR: case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_CANTOPEN:
+            memo_invalidate_lease(&lease); /* reopen on the next invocation */
+            type = "DatabaseConnectionLost";
+            break;
+        default:
+            type = "DatabaseQueryError";
+        }
     }
-    snprintf(msg, msglen, "query failed: %s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
-    switch (rc & 0xff) { /* the primary result code */
-    case SQLITE_IOERR: case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_CANTOPEN:
-        memo_invalidate(&get_sqlite_memo, db); /* reopen on the next invocation */
-        return "DatabaseConnectionLost";
-    default:
-        return "DatabaseQueryError";
-    }
+    memo_release(&lease); /* sqlite3_close here if it was invalidated */
+    return type;
 }
 
 /* --- JSON ------------------------------------------------------------------ */

@@ -3,20 +3,24 @@
  *   DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db ./postgres [N] [SQL]
  *
  * Runs SQL (default "select 1") N times (default 5) on the connection that
- * get_db() returns, and prints each query's time and the connections opened
- * so far.  The first call connects; the others reuse the connection.  When a
- * query finds the connection broken (the server restarted, an admin ran
- * pg_terminate_backend, a network cut), the query fails, the program calls
- * memo_invalidate() with the connection it saw, and the next get_db()
- * reconnects.  While the server is down, calls within the backoff window
- * (.retry_min_ms, doubling up to .retry_max_ms) fail at once, without a new
- * connection attempt.
+ * get_db memoizes (taken from its cell get_db_memo with memo_acquire), and
+ * prints each query's time and the connections opened so far.  The first
+ * call connects; the others reuse the connection.  When a query finds the
+ * connection broken (the server restarted, an admin ran pg_terminate_backend,
+ * a network cut), the query fails, the program calls memo_invalidate_lease()
+ * on its lease of that connection, and the next query reconnects.  While the
+ * server is down, calls within the backoff window (.retry_min_ms, doubling up
+ * to .retry_max_ms) fail at once, without a new connection attempt.
  *
  * The query holds a lease (memo_acquire/memo_release) on the connection:
  * if another thread invalidated or reset it meanwhile, PQfinish waits for
- * the release instead of closing the socket under the query.  (A PGconn must
- * still not be used by two threads at once: this program is single-threaded;
- * a threaded one would guard the connection with a mutex.)
+ * the release instead of closing the socket under the query.  And
+ * memo_invalidate_lease(&lease) drops exactly the connection this query
+ * used: if another thread dropped it first and a reconnect got a new PGconn
+ * at the same address, it returns EALREADY and leaves the new one alone
+ * (the pointer form, memo_invalidate(m, db), could not tell them apart).
+ * (A PGconn must still not be used by two threads at once: this program is
+ * single-threaded; a threaded one would guard the connection with a mutex.)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -114,8 +118,9 @@ static int run_query(const char *sql, char *val, size_t len)
     }
     PQclear(r);
     if (rc != 0 && (conn_error || PQstatus(db) == CONNECTION_BAD)) {
-        /* Broken: drop it (only if no other caller already replaced it). */
-        if (memo_invalidate(&get_db_memo, db) == 0)
+        /* Broken: drop this very connection (EALREADY: another caller
+         * already did, and a new one may be in the cell: keep that). */
+        if (memo_invalidate_lease(&lease) == 0)
             fprintf(stderr, "connection lost: the next query reconnects\n");
     }
     memo_release(&lease); /* closes it here if it was invalidated */

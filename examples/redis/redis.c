@@ -3,12 +3,22 @@
  *   REDIS_HOST=127.0.0.1 REDIS_PORT=6379 [REDIS_PASSWORD=...] ./redis [N]
  *
  * Runs "INCR memo:example:counter" N times (default 5) on the connection that
- * get_redis() returns and prints each command's time and the connections
+ * get_redis memoizes and prints each command's time and the connections
  * opened so far.  The first call connects (and checks the connection with
  * PING); later calls reuse it.  When a command finds the connection broken
  * (c->err set, or no reply: the server restarted, CLIENT KILL, a timeout),
- * the program calls memo_invalidate() with the context it saw, and the next
- * get_redis() reconnects, with a backoff window while the server stays down.
+ * the program drops it, and the next command reconnects, with a backoff
+ * window while the server stays down.
+ *
+ * Each command holds a lease on the connection: memo_acquire on the cell
+ * get_redis_memo (it connects on first use, as get_redis() does), and
+ * memo_release after the command.  A broken connection is dropped with
+ * memo_invalidate_lease(&lease), which drops exactly the context this command
+ * used: if another thread dropped it first and a reconnect got a new
+ * redisContext at the same address, it returns EALREADY and leaves the new
+ * one alone (the pointer form, memo_invalidate(m, c), could not tell them
+ * apart).  The context is freed at the last memo_release, never under a
+ * command that still uses it.
  *
  * A redisContext must not be used by two threads at once: this program is
  * single-threaded; a threaded one would guard it with a mutex.
@@ -102,12 +112,13 @@ static double now_ms(void)
  * invalidating a broken connection so that the next call reconnects). */
 static long long incr_counter(void)
 {
-    redisContext *c;
-    int err = get_redis(&c);
+    memo_lease_t lease;
+    int err = memo_acquire(&get_redis_memo, &lease); /* connects like get_redis() */
     if (err) {
         fprintf(stderr, "no connection: %s (error %d)\n", strerror(err), err);
         return -1;
     }
+    redisContext *c = (redisContext *)lease.value;
     redisReply *r = redisCommand(c, "INCR memo:example:counter");
     long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
     if (r && r->type == REDIS_REPLY_ERROR)
@@ -115,10 +126,11 @@ static long long incr_counter(void)
     int broken = !r || c->err;
     if (r)
         freeReplyObject(r);
-    if (broken) { /* drop the connection: the next call reconnects */
+    if (broken) { /* drop this very connection: the next call reconnects */
         fprintf(stderr, "connection lost (%s): the next command reconnects\n", c->errstr);
-        memo_invalidate(&get_redis_memo, c);
+        memo_invalidate_lease(&lease); /* EALREADY: someone else dropped it first */
     }
+    memo_release(&lease); /* redisFree here if it was dropped (the last lease) */
     return v;
 }
 
