@@ -646,13 +646,32 @@ static inline void memo_i_set_claimer_(memo_t *m)
                           memory_order_relaxed);
 }
 
+/* The thread that called fork(), as this (child) process knows it: written by
+ * the child handler below, in the child, before any other thread of the child
+ * exists.  A cell whose owner is that thread -- a constructor that forked --
+ * is owned by a live thread in the child too: it is not taken over. */
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED _Atomic(uint64_t) memo_i_forker_tid_v1_;
+MEMO_I_SHARED _Atomic(uint32_t) memo_i_forker_pid_v1_;
+#else
+static _Atomic(uint64_t) memo_i_forker_tid_v1_;
+static _Atomic(uint32_t) memo_i_forker_pid_v1_;
+#endif
+
 /* 1 if the BUSY cell's owner is a thread of another process: this process is
  * a child forked while it ran.  0 also when no pid is recorded (a claim by an
- * older header: assumed alive, as that header assumed). */
+ * older header: assumed alive, as that header assumed), and when the owner is
+ * the thread that forked (it goes on in the child). */
 static inline int memo_i_owner_elsewhere_(memo_t *m)
 {
-    uint32_t p = memo_i_claimer_(m);
-    return p != 0 && p != memo_i_pid_();
+    uint32_t p = memo_i_claimer_(m), me = memo_i_pid_();
+    if (p == 0 || p == me)
+        return 0;
+    /* relaxed (all): the forker record was written before this process had
+     * any other thread; owner_ was stored by the owner before it forked. */
+    return !(atomic_load_explicit(&memo_i_forker_pid_v1_, memory_order_relaxed) == me &&
+             atomic_load_explicit(&m->owner_, memory_order_relaxed) ==
+                 atomic_load_explicit(&memo_i_forker_tid_v1_, memory_order_relaxed));
 }
 
 /* --- sleeping and waking ---------------------------------------------------
@@ -696,6 +715,37 @@ MEMO_I_SHARED _Atomic(int) memo_i_parked_v1_;
 #error "MEMO_NO_FUTEX needs weak symbols (GCC or Clang)"
 #endif
 
+/* fork().  Every unit that claims a cell or touches the park table first
+ * registers (once per unit: pthread_once) a child handler.  In the child,
+ * where only the forking thread runs, it records that thread (see
+ * memo_i_owner_elsewhere_) and makes the park table new again: a fork may
+ * copy it while a thread that does not exist in the child holds one of its
+ * mutexes or waits on one of its condvars.  Several units register several
+ * handlers; each does the same, harmlessly. */
+static void memo_i_atfork_child_(void)
+{
+    /* relaxed: the child has no other thread yet. */
+    atomic_store_explicit(&memo_i_forker_tid_v1_, memo_i_self_(), memory_order_relaxed);
+    atomic_store_explicit(&memo_i_forker_pid_v1_, memo_i_pid_(), memory_order_relaxed);
+#ifdef MEMO_I_SHARED
+    for (int i = 0; i < MEMO_I_NPARK; i++) {
+        pthread_mutex_init(&memo_i_park_v1_[i].mu, NULL);
+        pthread_cond_init(&memo_i_park_v1_[i].cv, NULL);
+    }
+#endif
+}
+
+static void memo_i_atfork_register_(void)
+{
+    pthread_atfork(NULL, NULL, memo_i_atfork_child_);
+}
+
+static inline void memo_i_atfork_(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, memo_i_atfork_register_);
+}
+
 #ifdef MEMO_I_SHARED
 static inline memo_i_park_t *memo_i_park_for_(const void *addr)
 {
@@ -710,28 +760,10 @@ static inline memo_i_park_t *memo_i_park_for_(const void *addr)
  * unit that touches the table first registers (once) a child handler that
  * makes the table new again in the child, where only the forking thread runs.
  * Several units register several handlers: each re-initializes, harmlessly. */
-static void memo_i_park_child_(void)
-{
-    for (int i = 0; i < MEMO_I_NPARK; i++) {
-        pthread_mutex_init(&memo_i_park_v1_[i].mu, NULL);
-        pthread_cond_init(&memo_i_park_v1_[i].cv, NULL);
-    }
-}
-
-static void memo_i_park_register_(void)
-{
-    pthread_atfork(NULL, NULL, memo_i_park_child_);
-}
-
-static inline void memo_i_park_atfork_(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, memo_i_park_register_);
-}
 
 static inline void memo_i_park_wake_(_Atomic(uint32_t) *word)
 {
-    memo_i_park_atfork_();
+    memo_i_atfork_();
     memo_i_park_t *p = memo_i_park_for_(word);
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
@@ -847,7 +879,7 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
      * half-registered as a waiter. */
     int cs;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-    memo_i_park_atfork_();
+    memo_i_atfork_();
     /* seq_cst (see memo_i_wake_): set before we re-read the word. */
     if (!atomic_load_explicit(&memo_i_parked_v1_, memory_order_relaxed))
         atomic_store(&memo_i_parked_v1_, 1);
@@ -1130,6 +1162,7 @@ static inline int memo_i_owned_by_me_(memo_t *m)
 static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
 {
     *busy = (s & ~(MEMO_I_PHASE | MEMO_I_WAITERS)) | MEMO_I_BUSY;
+    memo_i_atfork_(); /* so that a fork while we own the cell knows its forker */
     /* BEFORE the claim, so that no fork can copy a BUSY word of ours without
      * our pid: a claimer that loses the CAS writes the same value as the
      * winner (every thread of a process does).  Published by the CAS's
@@ -1385,12 +1418,32 @@ static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
  * the parent).  Waiters of this process woken by the end take it from there. */
 static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
 {
-    uint32_t busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
+    const uint32_t orig = s;
+    /* The dead owner may have recorded a failure (generation GEN(s)+1) and
+     * been copied before its exchange: make that record stale before our new
+     * word can wake anyone, or a waiter of this process would match it and
+     * return the parent's error (found by tests/model/fork.pml).  relaxed
+     * (both): published by our CAS below (release). */
+    uint64_t f = atomic_load_explicit(&m->fail_, memory_order_relaxed);
+    if ((uint32_t)(f >> 32) == ((MEMO_I_GEN(s) + 1u) & 0x1fffffffu))
+        atomic_compare_exchange_strong_explicit(&m->fail_, &f,
+            ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f, memory_order_relaxed,
+            memory_order_relaxed);
     memo_i_set_claimer_(m);
-    /* acq_rel: as memo_i_claim_ (we become the owner). */
-    if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, busy, memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return;
+    uint32_t busy;
+    for (;;) {
+        busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
+        /* acq_rel: as memo_i_claim_ (we become the owner). */
+        if (atomic_compare_exchange_strong_explicit(&m->state_, &s, busy, memory_order_acq_rel,
+                                                    memory_order_relaxed))
+            break;
+        /* Another thread of this process set WAITERS (it read our pid,
+         * stored above, and took the dead period for ours): try again, or
+         * it would sleep on a period nobody ends (tests/model/fork.pml).
+         * Any other change: someone else took over. */
+        if ((s & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
+            return;
+    }
     atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
     memo_i_claim_pid_v1_ = memo_i_pid_();
     memo_i_rlock_(m);
