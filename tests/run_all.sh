@@ -242,6 +242,15 @@ else
   record "lambda hostile API" 0 "${hp:-0}"; record "lambda hostile API" 1 "$hf"
 fi
 
+# Two header versions in one program (docs/DESIGN.md, "ABI"): a unit built
+# with the 0.1 header from before the defects fixes shares a cell with one
+# built with include/memo.h (tests/abi/run.sh).
+ab_out=$(bash tests/abi/run.sh 2>&1); ab_rc=$?
+printf '%s\n' "$ab_out" | grep -v '^abi: '
+ab_p=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p'); ab_f=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+ab_p=${ab_p:-0}; ab_f=${ab_f:-1}; [ $ab_rc -ne 0 ] && [ "$ab_f" = 0 ] && ab_f=1
+record "abi old/new header" 0 "$ab_p"; [ "$ab_f" != 0 ] && record "abi old/new header" 1 "$ab_f"
+
 # Liveness (tests/liveness/README.md): waits that must end -- two shared
 # libraries and mixed MEMO_NO_FUTEX units on one cell, cross-thread
 # constructor cycles (EDEADLK), fork() during construction, huge and
