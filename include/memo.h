@@ -72,27 +72,58 @@
  * - The constructor runs in the calling thread, outside every lock.  While it
  *   runs the cell is BUSY: other callers of the cell sleep until it ends.
  *   Callers of other cells are never affected (no global lock).
- * - The destructor (memo_reset, memo_invalidate) also runs in the calling
- *   thread with the cell BUSY.  memo.h cannot know whether another thread still
- *   uses the old value: destroy it only when no other thread can be using it
- *   (leases, which make this safe, are planned for a later version).
- * - Waiting (futex) is not a cancellation point.  A constructor that is
- *   cancelled or calls pthread_exit() leaves the cell EMPTY and one waiter
- *   takes the construction over; the waiters see no error for it.  A longjmp()
- *   out of a constructor cannot be detected and leaves the cell BUSY forever:
- *   don't.
+ * - The destructor runs in the thread that called memo_reset or
+ *   memo_invalidate[_lease], with the cell BUSY; or, for a value that was
+ *   leased when it left the cell, in the thread whose memo_release (or
+ *   memo_acquire giving back a pin it could not keep) returns its last lease.
+ *   Such a deferred destructor runs outside any busy period: it may overlap
+ *   the cell's next constructor and other deferred destructors (a release
+ *   never waits for a construction); it is not the cell's owner, so a
+ *   memo_get of its own cell from it returns the cell's current value or
+ *   builds one.  At most one constructor of a cell runs at any moment.
+ *   Without leases memo.h cannot know whether another thread still uses the
+ *   old value: reset only when no other thread can be using it, or use
+ *   memo_acquire/memo_release.
+ * - A constructor may get other cells.  A cycle of constructors waiting on
+ *   each other across threads (A's builds B while B's builds A) is detected:
+ *   one of the gets returns EDEADLK instead of sleeping forever (walk of at
+ *   most 16 cells, table of 128 sleepers; beyond them no detection).
+ * - Cancellation.  Waiting is not a cancellation point (futex or
+ *   MEMO_NO_FUTEX).  A constructor that is cancelled or calls pthread_exit()
+ *   leaves the cell EMPTY and one waiter takes the construction over; the
+ *   waiters see no error for it.  memo's own steps run with the cancellation
+ *   type deferred, so asynchronous cancellation never leaves a cell BUSY or
+ *   locked; it can leak a lease if it lands inside memo_acquire/memo_release.
+ *   A longjmp() out of a constructor cannot be detected and leaves the cell
+ *   BUSY forever: don't.  Likewise a C++ exception thrown through a
+ *   constructor that C code called: the cleanup handler of a C unit is not
+ *   run by C++ unwinding (unless the C unit is built with -fexceptions) --
+ *   catch every exception inside a constructor written in C++ and return an
+ *   error code instead.
+ * - fork().  The child keeps the cell's state, except that a cell some other
+ *   thread of the parent was constructing or destroying at the fork is taken
+ *   over on first use in the child (READY if its value was still there, else
+ *   EMPTY: the child builds its own); the parent is never affected.  A
+ *   constructor that itself forks goes on in the child and finishes there.
+ *   Values, leases and their destructors are the child's copies.
  *
  * ==========================================================================
  * ERRORS
  * ==========================================================================
  *   0            success
  *   EINVAL       bad argument (NULL cell or out pointer, a cell without a
- *                constructor, a negative timeout)
+ *                constructor, a negative timeout, a lease not held)
  *   EDEADLK      the calling thread is itself constructing (or destroying)
- *                this cell's value: a constructor asked for its own cell
+ *                this cell's value: a constructor asked for its own cell;
+ *                or waiting would close a cycle of constructors waiting on
+ *                each other across threads
+ *   ENOMEM       memo_reset/memo_invalidate[_lease]: the small record that
+ *                a leased value needs could not be allocated (nothing done)
+ *   ENOTSUP      memo_acquire of a cell whose value lives in place
  *   ETIMEDOUT    memo_get_timed waited its full timeout (the attempt goes on)
  *   EAGAIN       memo_peek: no value yet
- *   EALREADY     memo_invalidate: the cell no longer holds the value you saw
+ *   EALREADY     memo_invalidate[_lease]: the cell no longer holds the value
+ *                you saw
  *   EOVERFLOW    memo_acquire: 2^31 leases are held on the value already
  *   MEMO_ENOVALUE a constructor returned 0 but left a NULL value (a bug in the
  *                constructor): the attempt counts as failed, nothing cached
@@ -149,8 +180,12 @@ extern "C" {
 typedef int (*memo_ctor_fn)(void *arg, void **out);
 
 /** memo_dtor_fn: a destructor for a value the constructor built.  Runs in the
- *  thread that called memo_reset/memo_invalidate.  May be NULL (nothing to
- *  destroy). */
+ *  thread that called memo_reset/memo_invalidate (the cell BUSY meanwhile), or
+ *  -- for a value leased when it was reset or invalidated -- in the thread
+ *  whose memo_release gives back its last lease, outside any busy period (it
+ *  may overlap the next construction).  It may call memo functions on other
+ *  cells, and memo_get on its own (EDEADLK when it runs BUSY, a value when
+ *  deferred).  May be NULL (nothing to destroy). */
 typedef void (*memo_dtor_fn)(void *arg, void *value);
 
 /** memo_t: one memoized value.  Caller-owned, statically initializable with
