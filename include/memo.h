@@ -232,7 +232,7 @@ typedef struct memo {
     /* --- leases (memo_acquire/memo_release) ----------------------------- */
     _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_: 0 or the holder's pid */
     _Atomic(uint64_t) leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
-    void *retired_ MEMO_I_ZERO;               /* detached values still leased */
+    struct memo_i_retired *retired_ MEMO_I_ZERO; /* detached values still leased */
 } memo_t;
 
 /** MEMO_INIT(ctor, dtor, arg, options...): static initializer for a memo_t.
@@ -1435,7 +1435,7 @@ static inline void memo_i_runlock_(memo_t *m)
  * its detacher's unlink. */
 static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
 {
-    memo_i_retired_t **pp = (memo_i_retired_t **)&m->retired_;
+    memo_i_retired_t **pp = &m->retired_;
     while (*pp && (*pp)->epoch != e)
         pp = &(*pp)->next;
     return pp;
@@ -1513,7 +1513,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
      * wrong record).  Only the owner lists records, so none can appear for
      * `next` before our exchange. */
     memo_i_rlock_(m);
-    rec->next = (memo_i_retired_t *)m->retired_;
+    rec->next = m->retired_;
     m->retired_ = rec;
     uint32_t next = e + 1u;
     while (*memo_i_link_of_(m, next))

@@ -193,6 +193,13 @@ for cc in gcc clang; do
     else echo "[header] $cc $h: FAILED"; head -20 "$B/h.log"; record "header $cc $h" 1 1; fi
   done
 done
+# every public function instantiated, -O2 with strict aliasing at its most
+# sensitive, and run
+for cc in gcc clang; do
+  if $cc -std=c11 -O2 $hdr_flags -Wstrict-aliasing=1 tests/strict/uses_all.c -o "$B/uses_all" -pthread 2>"$B/h.log" && "$B/uses_all"; then
+    record "strict uses_all $cc" 0 1; hdr_ok=$((hdr_ok + 1)); hdr_all+=("$cc uses_all")
+  else echo "[header] $cc tests/strict/uses_all.c -O2 -Wstrict-aliasing=1: FAILED"; head -20 "$B/h.log"; record "strict uses_all $cc" 1 1; fi
+done
 echo "[header] $hdr_ok/${#hdr_all[@]} strict builds (+ -DMEMO_NO_FUTEX each): gcc, clang x c11 c17 c2x, -m32, -m32 time64"
 gcc -std=c11 -Iinclude -c "$B/header_only.c" -o "$B/header_only.o"
 # exports nothing but the weak, versioned program-wide tables (memo_i_*_vN_)
