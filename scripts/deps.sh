@@ -65,6 +65,18 @@ if [ ${#lambda_need[@]} -gt 0 ]; then
   fi
 fi
 
+# --- optional: musl (memo.h must build without kernel headers) -----------------
+if ! have_pkg musl-tools; then
+  if can_apt; then
+    echo "deps.sh: installing musl-tools (the musl build of the header)"
+    apt_update
+    apt-get install -y -q musl-tools >/dev/null ||
+      echo "deps.sh: warning: apt-get install musl-tools failed; the musl build will be SKIPPED" >&2
+  else
+    echo "deps.sh: warning: musl-tools missing; the musl build will be SKIPPED (sudo apt-get install -y musl-tools)" >&2
+  fi
+fi
+
 # --- optional: the 32-bit configurations ---------------------------------------
 m32_warn() { echo "deps.sh: warning: $1; the -m32 configurations will be SKIPPED" >&2; exit 0; }
 [ "$(dpkg --print-architecture)" = amd64 ] || m32_warn "-m32 needs an amd64 host, this is $(dpkg --print-architecture)"

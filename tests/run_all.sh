@@ -200,6 +200,16 @@ for cc in gcc clang; do
     record "strict uses_all $cc" 0 1; hdr_ok=$((hdr_ok + 1)); hdr_all+=("$cc uses_all")
   else echo "[header] $cc tests/strict/uses_all.c -O2 -Wstrict-aliasing=1: FAILED"; head -20 "$B/h.log"; record "strict uses_all $cc" 1 1; fi
 done
+# musl without kernel headers (no <linux/futex.h>): memo.h defines the futex
+# constants itself; built and run, futex and MEMO_NO_FUTEX
+if command -v musl-gcc >/dev/null 2>&1; then
+  for opt in "" "-DMEMO_NO_FUTEX"; do
+    # shellcheck disable=SC2086
+    if musl-gcc -std=c11 -O2 $opt $hdr_flags tests/strict/uses_all.c -o "$B/uses_all_musl" -pthread 2>"$B/h.log" && "$B/uses_all_musl"; then
+      record "musl uses_all $opt" 0 1; hdr_ok=$((hdr_ok + 1)); hdr_all+=("musl $opt")
+    else echo "[header] musl-gcc $opt tests/strict/uses_all.c: FAILED"; head -20 "$B/h.log"; record "musl uses_all $opt" 1 1; fi
+  done
+else echo "[header] musl SKIPPED: musl-gcc missing (apt-get install -y musl-tools)"; skipped=$((skipped + 2)); fi
 echo "[header] $hdr_ok/${#hdr_all[@]} strict builds (+ -DMEMO_NO_FUTEX each): gcc, clang x c11 c17 c2x, -m32, -m32 time64"
 gcc -std=c11 -Iinclude -c "$B/header_only.c" -o "$B/header_only.o"
 # exports nothing but the weak, versioned program-wide tables (memo_i_*_vN_)
