@@ -10,7 +10,8 @@
  *   - at the end: constructions == destructions + live
  * Usage: stress [SECONDS [THREADS]]   (make stress: minutes; make test: ~1 s)
  * Values are never freed (kept in a pool, recycled after POOL constructions): a reader may legitimately hold a
- * value that a reset destroys (the documented limit until leases), and the
+ * value that a reset destroys (a memo_get without a lease: documented as the
+ * caller's risk; tests/test_lease.c covers the leased way), and the
  * program must not turn that into a use-after-free of its own. */
 #define _GNU_SOURCE 1
 #include "memo.h"
