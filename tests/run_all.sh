@@ -228,6 +228,11 @@ done
 if out=$(bash tests/fuzz/run.sh replay 2>&1); then echo "[fuzz] $(printf '%s\n' "$out" | tail -1)"; record "fuzz replay" 0 1
 else printf '%s\n' "$out" | tail -40; record "fuzz replay" 1 1; fi
 
+# The manual stays true to the code: every error code returned is in the
+# header's ERRORS block, every public name is in docs/API.md.
+if out=$(bash tests/docs_check.sh 2>&1); then echo "[docs] $(printf '%s\n' "$out" | tail -1)"; record "docs check" 0 1
+else printf '%s\n' "$out" | tail -20; record "docs check" 1 1; fi
+
 # Type checking of the generators: each of these must fail to compile.
 cf_ok=0; cf_all=0
 for f in tests/compile_fail/*.c; do

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# docs_check.sh -- keeps the manual true to the code:
+#   1. every error code include/memo.h returns appears in its ERRORS block;
+#   2. every public name the header defines (memo_*, MEMO_*, MEMOIZE*; not the
+#      internal memo_i_* / MEMO_I_*) appears in docs/API.md;
+#   3. no "planned"/"later version" promise is left about what is built.
+# Ends with "docs: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.." || exit 2
+H=include/memo.h
+passed=0; failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "docs: $1"; }
+
+errors_block=$(sed -n '/^ \* ERRORS$/,/^ \*\/$/p' "$H")
+[ -n "$errors_block" ] || bad "no ERRORS block found in $H"
+# code lines only (not the usage examples inside comments)
+codes=$(grep -vE '^[[:space:]]*(\*|/\*|//)' "$H" | grep -oE '(return|RETURN_ERR_\(|rc = |err = |r\.err = )[[:space:]]*E[A-Z]+' | grep -oE 'E[A-Z]+$' | sort -u)
+for c in $codes; do
+  if printf '%s\n' "$errors_block" | grep -qw "$c"; then ok; else bad "$c is returned by $H but missing from its ERRORS block"; fi
+done
+for c in MEMO_ENOVALUE; do
+  if printf '%s\n' "$errors_block" | grep -qw "$c"; then ok; else bad "$c missing from the ERRORS block"; fi
+done
+
+names=$( { grep -oE '\b(memo_[a-z0-9_]+|MEMO_[A-Z0-9_]+|MEMOIZE[A-Z_]*)\b' "$H" | grep -vE '^(memo_i_|MEMO_I_)' ; } | sort -u |
+         grep -vE '^(MEMO_H|memo_t_|MEMO_TEST_.*)$' | grep -vE '_$')
+for n in $names; do
+  grep -qE "typedef struct $n \{" "$H" && continue # a struct tag: documented by its typedef
+  if grep -qw -- "$n" docs/API.md; then ok; else bad "public name $n (in $H) is not documented in docs/API.md"; fi
+done
+
+if grep -nE 'planned for a later|are planned|not built yet' "$H" docs/API.md; then bad "a promise of something already built"; else ok; fi
+echo "docs: $passed passed, $failed failed"
+[ "$failed" = 0 ]
