@@ -294,6 +294,10 @@ static memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms);
 static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
 
 #if defined(__GNUC__) || defined(__clang__)
+/* One definition per program of a program-wide table or flag: weak (merged by
+ * the linker across units) with default visibility (merged by the dynamic
+ * loader across shared libraries built with -fvisibility=hidden). */
+#define MEMO_I_SHARED __attribute__((weak, visibility("default")))
 #define MEMO_I_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMO_I_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MEMO_I_NOINLINE __attribute__((noinline, cold, unused))
@@ -645,8 +649,8 @@ static inline uint32_t memo_i_pid_(void)
 #else
 #define MEMO_I_TLS _Thread_local
 #endif
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((weak, visibility("default"))) MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 #else
 static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 #endif
@@ -726,10 +730,6 @@ static inline int memo_i_owner_elsewhere_(memo_t *m)
 #define MEMO_I_PARK_SLICE_NS 100000000u   /* 100 ms */
 #define MEMO_I_FUTEX_SLICE_NS 1000000000u /* 1 s */
 #define MEMO_I_NPARK 64
-
-#if defined(__GNUC__) || defined(__clang__)
-#define MEMO_I_SHARED __attribute__((weak, visibility("default")))
-#endif
 
 typedef struct memo_i_park {
     pthread_mutex_t mu;
