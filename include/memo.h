@@ -621,7 +621,7 @@ static inline uint64_t memo_i_deadline_(long timeout_ms)
     uint64_t now = memo_i_mono_ns_();
     /* 2^53 ms is 285 000 years: beyond it, or past UINT64_MAX ns, wait. */
     if ((uint64_t)timeout_ms >= ((uint64_t)1 << 53) ||
-        (uint64_t)timeout_ms * 1000000u >= UINT64_MAX - now)
+        (uint64_t)timeout_ms >= (UINT64_MAX - now) / 1000000u) /* divide: the product may wrap */
         return 0;
     return now + (uint64_t)timeout_ms * 1000000u;
 }

@@ -192,7 +192,10 @@ static void *tw_main(void *p)
 static void test_huge_timeout_waits(void **state)
 {
     (void)state;
-    const long huge[] = { LONG_MAX, LONG_MAX / 1000, LONG_MAX / 1000000 };
+    /* 18446744073710 ms: just over 2^64 ns, under 2^53 ms -- its product
+     * in ns wrapped to 0.45 ms before the check (found by the fuzzer) */
+    const long huge[] = { LONG_MAX, LONG_MAX / 1000, LONG_MAX / 1000000,
+                          sizeof(long) > 4 ? (long)18446744073710LL : LONG_MAX };
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         wfix_t f;
         memset(&f, 0, sizeof f);
