@@ -63,9 +63,42 @@
  *     (each release predicted exactly), memo_reset destroys the last value
  *     and constructions == destructions.
  *
+ * The extended op set (header byte 1 bit 7; older inputs keep their meaning)
+ * turns the duplicate op slots into five more operations:
+ *   - get_timed(huge) (slot 1): timeouts no run outlives (LONG_MAX, 2^53,
+ *     2^53+1, 2^62 ms, and below the 2^53 bound 2^53-1, a day, 2^64/10^6
+ *     rounded up (its nanoseconds overflow 64 bits), 2^45): exactly get --
+ *     waits for a blocked constructor, never ETIMEDOUT, in any interleaving;
+ *   - in-place (slot 2): a typed get or memo_reset, repeated, of one of two
+ *     more cells whose values live in place: MEMOIZE over a 256-byte struct
+ *     (with a destructor) and MEMOIZE_VALUE over a 128-byte one, every word
+ *     the value's serial.  Alone: exact (a get constructs iff the cell is
+ *     empty, a reset destroys the held serial).  In bursts, resets racing
+ *     gets: every copy whole (one serial in every word) and a serial the call
+ *     may see (see fz_ip_get); one constructor or destructor at a time; at
+ *     quiescence memo_peek, the destructor count and the constructor's story
+ *     agree.  They never touch the main cell (also run while it is gated);
+ *   - invalidate_lease (slot 8): memo_invalidate_lease of one of the
+ *     worker's lease slots: exact -- 0 (no destructor: its own lease holds
+ *     the value) iff the cell still holds that lease's value, else EALREADY;
+ *     never waits (EALREADY while a constructor is blocked); an empty slot or
+ *     a misuse (NULL, zeroed, MEMO_LEASE_INIT, not held): EINVAL;
+ *   - lease-cycles (slot 10, sequential only): N reset+acquire cycles while
+ *     an older lease is held, optionally with the cell's lease epoch jumped
+ *     (white-box, at an empty epoch) to just below 2^32 so that the cycles
+ *     wrap, optionally detaching by invalidate_lease, optionally probing
+ *     EOVERFLOW (white-box count 2^31 - 1: one more lease, then EOVERFLOW);
+ *     every held lease keeps an epoch of its own, and the releases, oldest
+ *     first, each destroy exactly their value (fz_cycles);
+ *   - fork (slot 12, a dispatcher step, at most FZ_MAX_FORKS per input; a
+ *     no-op under TSan): the child checks what it must see against the model
+ *     as it stood -- a BUSY cell of a parent thread is taken over, nothing
+ *     blocks, leases held at the fork are valid -- and _exits with its
+ *     verdict; the parent waits (bounded) and goes on unchanged (fz_child).
+ *
  * INPUT FORMAT (bytes)
  *   0  workers: 2 + b % 3
- *   1  retry_min_ms: {0, 0, 0, 1, 10, 100, 1000, 50}[b & 7]
+ *   1  retry_min_ms: {0, 0, 0, 1, 10, 100, 1000, 50}[b & 7]; bit 7: extended ops
  *   2  retry_max_ms: {0, min/2, min, 2min, 8min, 3min, UINT32_MAX, 100000}[b & 7]
  *   then steps of 3 bytes: OP ARG CTOR
  *   OP   bits 0-3 kind (fz_kind_of; 14 acquire, 15 release: no-ops before
@@ -86,6 +119,14 @@
  *        outstanding would take one of theirs: forbidden, not fuzzed),
  *        otherwise the slot itself; bits 3-4 both set: misuse variant
  *        bits 0-2 instead (EINVAL))
+ *   extended ops' ARG: get_timed(huge) bits 0-2 the timeout; in-place bit 0
+ *        reset (else get), bit 1 the MEMOIZE_VALUE cell, bits 2-4 repeat 1+4k;
+ *        invalidate_lease as release (slot; bits 3-4 both set: misuse bits
+ *        0-1); lease-cycles bits 0-2 N {1,2,3,4,6,8,16,32}, bit 3 the epoch
+ *        jump to 2^32-1-k, bits 4-5 k {0,1,2,5}, bit 6 the EOVERFLOW probe,
+ *        bit 7 detach by invalidate_lease; fork bits 0-2 the child's first
+ *        call (get, get_timed(0), get_timed(LONG_MAX), acquire, reset, peek,
+ *        invalidate, release a held lease)
  *   CTOR bits 0-2 outcome {ok, ok, ok, ok, fail, fail, no value, pthread_exit},
  *        bits 3-4 error {ECONNREFUSED, EIO, -7, 4242}, bit 5 gated (block
  *        until an OPEN step), bit 6 probe (the constructor, and its value's
@@ -195,7 +236,13 @@ static const uint32_t fz_min_tab[8] = { 0, 0, 0, 1, 10, 100, 1000, 50 };
  * without limit"; the others are below that bound but far beyond any run. */
 #if LONG_MAX > 2147483647L
 #define FZ_MS_NS_WRAP 18446744073710L /* the first ms count whose ns overflow 64 bits (584.5 years) */
-#ifdef FZ_SKIP_KNOWN_TIMEOUT_WRAP     /* (a library bug once: that timeout expired at once) */
+/* memo_i_deadline_ multiplies ms by 10^6 before its overflow test, so this
+ * timeout (and every ceil(k * 2^64 / 10^6) ms below 2^53) wraps to a deadline
+ * within a millisecond and returns ETIMEDOUT.  Input showing it (3 workers:
+ * gated get, get_timed(huge arg 6), get_timed(1 ms) to let 0.45 ms pass,
+ * open), base64: AYAAgAAgEQYAJAAACwAA.  -DFZ_SKIP_KNOWN_TIMEOUT_WRAP (via
+ * FUZZ_CFLAGS) leaves it out until memo.h is fixed. */
+#ifdef FZ_SKIP_KNOWN_TIMEOUT_WRAP
 #undef FZ_MS_NS_WRAP
 #define FZ_MS_NS_WRAP LONG_MAX
 #endif
