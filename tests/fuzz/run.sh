@@ -10,14 +10,15 @@
 #   run.sh seeds         rewrite tests/fuzz/corpus from the seed list below
 #   run.sh repro FILE    run one input under the ASan+UBSan replay build
 # Environment: FUZZ_REPLAY_REPEAT (replay runs each input this many times, default 3),
-# FUZZ_INCLUDE (include dir, default include/: point it at a mutated memo.h copy).
+# FUZZ_INCLUDE (include dir, default include/: point it at a mutated memo.h copy),
+# FUZZ_CFLAGS (extra compiler flags for every build, e.g. -DFZ_SKIP_KNOWN_TIMEOUT_WRAP).
 # New inputs the fuzzer finds are never added to tests/fuzz/corpus automatically.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=build/fuzz
 C=tests/fuzz/corpus
 INC=${FUZZ_INCLUDE:-include}
-WARN="-Wall -Wextra -Wpedantic -Werror"
+WARN="-Wall -Wextra -Wpedantic -Werror ${FUZZ_CFLAGS:-}"
 SRC=tests/fuzz/fuzz_cell.c
 mkdir -p "$B"
 
@@ -107,8 +108,9 @@ do_repro() {
 }
 
 # --- the seed assembler ---------------------------------------------------------
-# hdr WORKERS MIN MAX      MIN: 0 none, 3 1ms, 4 10ms, 5 100ms, 6 1000ms, 7 50ms
+# hdr WORKERS MIN MAX [x]  MIN: 0 none, 3 1ms, 4 10ms, 5 100ms, 6 1000ms, 7 50ms
 #                          MAX: 0 none, 1 min/2, 2 min, 3 2min, 4 8min, 5 3min, 6 UINT32_MAX, 7 100000
+#                          x: the extended op set (huge ilease cyc inpl fork; header byte 1 bit 7)
 # op KIND [w=N] [arg=N] [ctor=SPEC] [burst]
 #   KIND: get t0 (get_timed 0) tshort (get_timed 1-2 ms) peek reset inval bad adv open
 #         acq (memo_acquire) rel (memo_release)
@@ -122,11 +124,22 @@ do_repro() {
 #              in a burst); 24+V misuse variant V (0 NULL, 1 zeroed, 2 MEMO_LEASE_INIT,
 #              3 acquire(NULL), 4 acquire(m, NULL), 5 acquire(no ctor), 6 failed acquire
 #              clears the lease, 7 zeroed twice)
+# extended op set only (op slots 1, 2, 8, 10, 12):
+#   huge arg:  get_timed with {LONG_MAX, 2^53, 2^53+1, 2^62, 2^53-1, 1 day, 2^64/10^6 rounded up, 2^45} ms
+#   ilease arg: memo_invalidate_lease of slot 0-3 (empty: EINVAL); 24+V misuse V (NULL, zeroed,
+#              MEMO_LEASE_INIT, not held)
+#   cyc arg:   bits 0-2 N {1,2,3,4,6,8,16,32} reset+acquire cycles under an older lease; +8 jump
+#              the epoch to 2^32-1-k; bits 4-5 k {0,1,2,5}; +64 EOVERFLOW probe; +128 detach by
+#              invalidate_lease instead of reset
+#   inpl arg:  bit 0 reset (else typed get), bit 1 the MEMOIZE_VALUE cell (else MEMOIZE struct),
+#              bits 2-4 repeat 1+4k times
+#   fork arg:  the child's first op: 0 get, 1 get_timed(0), 2 get_timed(LONG_MAX), 3 acquire,
+#              4 reset, 5 peek, 6 invalidate, 7 release a held lease (dispatcher step)
 #   SPEC (the NEXT constructor call): ok | fail[:E] | novalue | exit, then +gate, +probe;
 #        E: 0 ECONNREFUSED, 1 EIO, 2 -7, 3 4242
 S=""
 hx() { for x; do S+=$(printf '\\x%02x' "$x"); done; }
-hdr() { S=""; hx $(($1 - 2)) "$2" "$3"; }
+hdr() { S=""; local m=$2; [ "${4:-}" = x ] && m=$((m | 128)); hx $(($1 - 2)) "$m" "$3"; }
 beh() {
   local spec=$1 b=0 base e=0
   base=${spec%%[+:]*}
@@ -139,7 +152,8 @@ beh() {
 op() {
   local kind=$1 k w=0 arg=0 c=0 f=0; shift
   case $kind in get) k=0;; t0) k=3;; tshort) k=4;; peek) k=5;; reset) k=6;; inval) k=7;;
-    adv) k=9;; open) k=11;; bad) k=13;; acq) k=14;; rel) k=15;; *) echo "seed: bad op $kind" >&2; exit 2;; esac
+    adv) k=9;; open) k=11;; bad) k=13;; acq) k=14;; rel) k=15;;
+    huge) k=1;; inpl) k=2;; ilease) k=8;; cyc) k=10;; fork) k=12;; *) echo "seed: bad op $kind" >&2; exit 2;; esac
   for a; do case $a in
     w=*) w=${a#w=};; arg=*) arg=${a#arg=};; ctor=*) c=$(beh "${a#ctor=}"); f=$((f | 128));;
     burst) f=$((f | 64));; *) echo "seed: bad operand $a" >&2; exit 2;; esac; done
@@ -262,6 +276,51 @@ do_seeds() {
   op acq w=1; op reset w=2; op acq w=1 ctor=ok+gate; op acq w=2; op open arg=1; op reset; op rel w=1
   op rel w=2; op rel
   seed 41-lease-failure-exit-cancel
+  # --- the extended op set (hdr ... x): huge timeouts, fork, invalidate_lease, lease cycles,
+  # in-place cells
+  hdr 3 0 0 x; op huge ctor=ok+gate; op huge w=1; op huge w=2 arg=1; op open; op reset; op huge arg=3
+  op get ctor=ok+gate w=1; op huge arg=2; op huge w=2 arg=0; op t0 w=0; op open; op huge burst; op reset w=1 burst
+  op huge w=2 arg=1 burst; op peek
+  seed 44-huge-timeouts-wait
+  hdr 3 0 0 x; op get ctor=ok+gate; op huge w=1 arg=4; op huge w=2 arg=5; op open; op reset; op get ctor=ok+gate
+  op huge w=1 arg=7; op huge w=2 arg=3; op open; op peek
+  seed 45-huge-timeouts-below-2to53
+  hdr 4 0 0 x; op acq w=1; op reset; op get ctor=ok+gate; op get w=2; op fork arg=0; op open; op peek; op acq w=3
+  op fork arg=4; op rel w=3; op get
+  seed 46-fork-busy-get-and-reset
+  hdr 3 0 0 x; op acq ctor=ok+gate; op acq w=1; op fork arg=1; op open; op fork arg=3; op rel w=1; op rel
+  seed 47-fork-busy-get_timed0-acquire
+  hdr 3 0 0 x; op acq; op acq w=1; op reset w=2; op acq w=1 arg=1; op fork arg=7; op reset; op get ctor=fail+gate
+  op fork arg=2; op open; op rel w=1 arg=1; op rel; op rel w=1
+  seed 48-fork-leases-held-release
+  hdr 2 5 0 x; op get ctor=fail:1; op fork arg=0; op fork arg=5; op adv arg=5; op get
+  seed 49-fork-failed-window
+  hdr 3 0 0 x; op acq; op fork arg=6; op reset w=2; op get ctor=ok+gate w=1; op fork arg=5; op open; op peek; op rel
+  seed 50-fork-ready-invalidate-peek
+  hdr 3 0 0 x; op acq; op ilease; op ilease; op peek; op get w=1; op acq w=1; op ilease arg=1
+  op ilease w=1; op ilease w=2; op get; op acq w=2 arg=2; op ilease w=2 arg=24; op ilease w=2 arg=25
+  op ilease w=2 arg=26; op ilease w=2 arg=27; op ilease w=2 arg=2; op rel w=1; op rel w=2 arg=2; op rel
+  op ilease w=1; op peek
+  seed 51-invalidate-lease-exact
+  hdr 4 0 0 x; op acq; op acq w=1; op get ctor=ok+gate w=2; op ilease; op ilease w=1; op open; op acq w=3
+  op ilease burst; op ilease w=1 burst; op ilease w=3 burst; op get w=2 burst; op rel; op rel w=1; op rel w=3
+  for _ in $(seq 8); do op acq; op acq w=1; op ilease burst; op ilease w=1 burst; op get w=2 burst
+    op reset w=3 burst; op rel; op rel w=1; done
+  seed 52-invalidate-lease-gate-and-burst
+  hdr 2 0 0 x; op get; op acq w=1; op cyc arg=5; op peek; op get; op cyc arg=$((3 | 8 | 16)); op get w=1
+  op cyc arg=$((7 | 8 | 48 | 128)); op rel w=1; op get
+  seed 53-lease-cycles-epoch-wrap
+  hdr 3 0 0 x; op get ctor=fail; op cyc arg=$((1 | 64)); op acq w=1; op cyc w=2 arg=$((2 | 8 | 64 | 128))
+  op get ctor=ok+gate; op cyc w=1 arg=4; op open; op cyc arg=$((6 | 8 | 32)); op rel w=1; op peek
+  seed 54-lease-cycles-overflow-and-invalidate
+  hdr 3 0 0 x; op inpl; op inpl; op inpl arg=1; op inpl arg=1; op inpl; op inpl arg=2; op inpl arg=2
+  op inpl arg=3; op inpl arg=2; op get ctor=ok+gate; op inpl w=1; op inpl w=1 arg=1; op inpl w=2 arg=2
+  op open; op inpl arg=5; op inpl arg=7
+  seed 55-inplace-get-reset
+  hdr 4 0 0 x; for _ in $(seq 12); do
+    op inpl arg=28 burst; op inpl w=1 arg=29 burst; op inpl w=2 arg=28 burst; op inpl w=3 arg=29 burst
+    op inpl arg=30 burst; op inpl w=1 arg=31 burst; op inpl w=2 arg=30 burst; op inpl w=3 arg=31 burst; done
+  seed 56-inplace-reset-racing-gets
   # inputs the fuzzer found, kept as it found them (base64)
   found() { printf '%s' "$2" | base64 -d >"$C/$1"; }
   # a reset detaching a leased value (no destructor runs) is a busy period:
