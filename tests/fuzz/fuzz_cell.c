@@ -236,16 +236,10 @@ static const uint32_t fz_min_tab[8] = { 0, 0, 0, 1, 10, 100, 1000, 50 };
  * without limit"; the others are below that bound but far beyond any run. */
 #if LONG_MAX > 2147483647L
 #define FZ_MS_NS_WRAP 18446744073710L /* the first ms count whose ns overflow 64 bits (584.5 years) */
-/* memo_i_deadline_ multiplies ms by 10^6 before its overflow test, so this
- * timeout (and every ceil(k * 2^64 / 10^6) ms below 2^53) wraps to a deadline
- * within a millisecond and returns ETIMEDOUT.  Input showing it (3 workers:
- * gated get, get_timed(huge arg 6), get_timed(1 ms) to let 0.45 ms pass,
- * open), base64: AYAAgAAgEQYAJAAACwAA.  -DFZ_SKIP_KNOWN_TIMEOUT_WRAP (via
- * FUZZ_CFLAGS) leaves it out until memo.h is fixed. */
-#ifdef FZ_SKIP_KNOWN_TIMEOUT_WRAP
-#undef FZ_MS_NS_WRAP
-#define FZ_MS_NS_WRAP LONG_MAX
-#endif
+/* memo_i_deadline_ once multiplied ms by 10^6 before its overflow test, so
+ * this timeout (and every ceil(k * 2^64 / 10^6) ms below 2^53) wrapped to a
+ * deadline within a millisecond and returned ETIMEDOUT; the input that showed
+ * it is in the corpus (57-found-get_timed-ms-ns-wrap). */
 static const long fz_huge_tab[8] = {
     LONG_MAX, 1L << 53, (1L << 53) + 1, 1L << 62, (1L << 53) - 1, 86400000L /* a day */, FZ_MS_NS_WRAP, 1L << 45
 };

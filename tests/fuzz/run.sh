@@ -11,7 +11,7 @@
 #   run.sh repro FILE    run one input under the ASan+UBSan replay build
 # Environment: FUZZ_REPLAY_REPEAT (replay runs each input this many times, default 3),
 # FUZZ_INCLUDE (include dir, default include/: point it at a mutated memo.h copy),
-# FUZZ_CFLAGS (extra compiler flags for every build, e.g. -DFZ_SKIP_KNOWN_TIMEOUT_WRAP).
+# FUZZ_CFLAGS (extra compiler flags for every build).
 # New inputs the fuzzer finds are never added to tests/fuzz/corpus automatically.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -327,6 +327,8 @@ do_seeds() {
   # get_timed(0) racing it times out (the model once said it could not)
   found 42-found-get_timed0-detaching-reset-a 'AgAAAAAATgAAVgAAbgAAdwEADwAALwAAHgAAPgEAXwAAZgAAQAB/AAEAAAAATgAAVgAAbgAAdwEAAQUAjgAcHgAACQUCHgAAJgAPAAAAngAHHgAAJi8AAB4AAD4BAF8AAGYAAEB/AQBfAAAAngAAZgAAc38BAABOABBWAABuAAB3AQAPAAAvAAAeAABsbGxsbD4BAF8AAGYAAH8BAUAAAAAAAE4AAAoAAG4AAHcBAA8AAC8mvgAAngAgLgAAHwAAHgAA'
   found 43-found-get_timed0-detaching-reset-b '/wAAjgBA8/7/2AAAAAAAAAAIAAAQAAAuBwABJwAAAQAvAAAAAAAfAgAAAAAfAgAFAAA='
+  # a get_timed timeout between 2^64 ns and 2^53 ms wrapped to an instant deadline
+  found 57-found-get_timed-ms-ns-wrap 'AYAAgAAgEQYAJAAACwAA'
   echo "seeds: wrote $(nfiles "$C") files to $C"
 }
 
