@@ -718,9 +718,9 @@ static inline int memo_i_owner_elsewhere_(memo_t *m)
  * Two ways to sleep on the state word: the Linux futex (default on Linux) and
  * a table of mutex/condvar pairs (MEMO_NO_FUTEX, default elsewhere).  Units of
  * one program may be built either way and share a cell (a library built with
- * MEMO_NO_FUTEX, another without), so every waker wakes both: the futex on
- * Linux, and the table when any thread of the program has ever parked there
- * (memo_i_parked_v1_).  The table and that flag are weak symbols with default
+ * MEMO_NO_FUTEX, another without, or from an older 0.1 header whose parkers
+ * wait without limit), so every waker that saw WAITERS wakes both: the futex
+ * on Linux, and the table's bucket.  The table is a weak symbol with default
  * visibility, one per program even across shared libraries built with
  * -fvisibility=hidden.  Where they are split all the same (dlopen with
  * RTLD_LOCAL), every sleep is bounded: a waiter re-checks the state word at
@@ -744,8 +744,6 @@ typedef struct memo_i_park {
 MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
     MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8
 };
-/* 1 once any thread has parked in the table: futex wakers then broadcast it. */
-MEMO_I_SHARED _Atomic(int) memo_i_parked_v1_;
 #elif defined(MEMO_NO_FUTEX)
 #error "MEMO_NO_FUTEX needs weak symbols (GCC or Clang)"
 #endif
@@ -818,19 +816,18 @@ static inline void memo_i_futex_wake_(_Atomic(uint32_t) *word)
 #endif
 
 /* Wakes every thread sleeping on word, whichever way it sleeps.  The caller
- * has just changed *word with a seq_cst read-modify-write (memo_i_end_busy_).
- * seq_cst load of the flag: with the parker's seq_cst store of it and its
- * seq_cst re-read of *word (Dekker), either the parker sees the new word and
- * does not sleep, or we see the flag and broadcast (the parker holds the
- * mutex from that re-read until it sleeps, so the broadcast finds it). */
+ * has just changed *word (memo_i_end_busy_) and seen WAITERS in the old word.
+ * Both ways, always: a flag saying "someone parked" (tried first) missed the
+ * parkers of an older header, which set no flag and wait without limit
+ * (tests/abi found it).  The broadcast costs a bucket lock, only when a
+ * thread waits. */
 static inline void memo_i_wake_(_Atomic(uint32_t) *word)
 {
 #if defined(__linux__)
     memo_i_futex_wake_(word);
 #endif
 #ifdef MEMO_I_SHARED
-    if (atomic_load(&memo_i_parked_v1_))
-        memo_i_park_wake_(word);
+    memo_i_park_wake_(word);
 #endif
 }
 
@@ -915,13 +912,11 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
     int cs;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
     memo_i_atfork_();
-    /* seq_cst (see memo_i_wake_): set before we re-read the word. */
-    if (!atomic_load_explicit(&memo_i_parked_v1_, memory_order_relaxed))
-        atomic_store(&memo_i_parked_v1_, 1);
     pthread_mutex_lock(&p->mu);
-    /* seq_cst: the Dekker pair of memo_i_wake_'s flag load; the mutex then
-     * orders our sleep before the waker's broadcast. */
-    if (atomic_load(word) == expect) {
+    /* relaxed: the mutex orders this read after any waker's state change
+     * (the waker changes state_ before it locks mu to broadcast), so either
+     * we see the new word or the broadcast finds us asleep. */
+    if (atomic_load_explicit(word, memory_order_relaxed) == expect) {
 #ifdef MEMO_I_HAVE_CLOCKWAIT
         memo_i_cond_clockwait_(&p->cv, &p->mu, MEMO_I_MONO_ID, &abs);
 #else
@@ -965,10 +960,9 @@ static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
 {
     atomic_store_explicit(&m->owner_, 0, memory_order_relaxed); /* only read by
         the owner's own thread for EDEADLK; see memo_i_get_slow_ */
-    /* seq_cst (at least release: publishes slot_, fail_ and the stats
-     * written by the owner to every thread that acquires state_ afterwards;
-     * seq_cst for the Dekker pair with a parker's flag, see memo_i_wake_). */
-    uint32_t old = atomic_exchange(&m->state_, next);
+    /* release: publishes slot_, fail_ and the stats written by the owner to
+     * every thread that acquires state_ afterwards (waiters, next owner). */
+    uint32_t old = atomic_exchange_explicit(&m->state_, next, memory_order_release);
     if (old & MEMO_I_WAITERS)
         memo_i_wake_(&m->state_);
 }

@@ -98,8 +98,10 @@ int main(void)
     signal(SIGALRM, on_alarm);
     alarm(10);
     printf("abi: cell defined by %s, shared with %s\n", old_unit_version(), new_unit_version());
-    waiter_case("old unit builds, new unit waits", old_get, new_get, new_reset);
+    /* first, before any thread of the new unit has parked: an older parker
+     * sets no flag and waits without limit, so a waker must broadcast anyway */
     waiter_case("new unit builds, old unit waits", new_get, old_get, old_reset);
+    waiter_case("old unit builds, new unit waits", old_get, new_get, new_reset);
 
     current = "lease in the old unit, reset from the new";
     void *v = NULL, *l = NULL, *again = NULL;
