@@ -311,6 +311,40 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
 #define MEMO_I_UNUSED
 #endif
 
+/* >>memo:atomics -- every atomic operation of memo goes through one of these
+ * wrappers, named for its memory order (as mimalloc's mi_atomic_*): the order
+ * is in the name at every call site, next to the comment that argues for it,
+ * and one build can redirect them all -- e.g. to a relaxed-memory checker
+ * such as Relacy -- by defining MEMO_I_ATOMICS_DEFINED and its own set before
+ * including memo.h.  Zero cost: each is the C11 operation itself.  cas: strong
+ * compare-exchange (success order, then failure order); cas_weak: may fail
+ * spuriously. */
+#ifndef MEMO_I_ATOMICS_DEFINED
+#define memo_i_atomic_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define memo_i_atomic_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define memo_i_atomic_load_seq_cst(p) atomic_load(p)
+#define memo_i_atomic_store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define memo_i_atomic_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define memo_i_atomic_store_seq_cst(p, v) atomic_store((p), (v))
+#define memo_i_atomic_exchange_relaxed(p, v) atomic_exchange_explicit((p), (v), memory_order_relaxed)
+#define memo_i_atomic_exchange_release(p, v) atomic_exchange_explicit((p), (v), memory_order_release)
+#define memo_i_atomic_exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
+#define memo_i_atomic_fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define memo_i_atomic_cas_seq_cst(p, e, d) atomic_compare_exchange_strong((p), (e), (d))
+#define memo_i_atomic_cas_relaxed_relaxed(p, e, d) \
+    atomic_compare_exchange_strong_explicit((p), (e), (d), memory_order_relaxed, memory_order_relaxed)
+#define memo_i_atomic_cas_acq_rel_relaxed(p, e, d) \
+    atomic_compare_exchange_strong_explicit((p), (e), (d), memory_order_acq_rel, memory_order_relaxed)
+#define memo_i_atomic_cas_weak_acquire_relaxed(p, e, d) \
+    atomic_compare_exchange_weak_explicit((p), (e), (d), memory_order_acquire, memory_order_relaxed)
+#define memo_i_atomic_cas_weak_acquire_acquire(p, e, d) \
+    atomic_compare_exchange_weak_explicit((p), (e), (d), memory_order_acquire, memory_order_acquire)
+#define memo_i_atomic_cas_weak_release_acquire(p, e, d) \
+    atomic_compare_exchange_weak_explicit((p), (e), (d), memory_order_release, memory_order_acquire)
+#define memo_i_atomic_fence_acquire() atomic_thread_fence(memory_order_acquire)
+#define memo_i_atomic_fence_release() atomic_thread_fence(memory_order_release)
+#endif
+
 /** memo_get(m, &v): the value of cell m, constructing it if needed.
  *  Returns 0 and sets *v; or an error (see ERRORS) and leaves *v unchanged.
  *  - READY: one acquire load, a test and a branch, inlined; no store.
@@ -326,7 +360,7 @@ static MEMO_I_INLINE int memo_get(memo_t *m, void **out)
 {
     /* acquire: pairs with the release store of slot_ in memo_i_construct_,
      * so everything the constructor wrote is visible once v is seen. */
-    void *v = m ? atomic_load_explicit(&m->slot_, memory_order_acquire) : NULL;
+    void *v = m ? memo_i_atomic_load_acquire(&m->slot_) : NULL;
     if (MEMO_I_LIKELY(v != NULL && out != NULL)) {
         *out = v;
         return 0;
@@ -346,7 +380,7 @@ static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
     if (timeout_ms < 0)
         return EINVAL;
     /* acquire: as in memo_get. */
-    void *v = m ? atomic_load_explicit(&m->slot_, memory_order_acquire) : NULL;
+    void *v = m ? memo_i_atomic_load_acquire(&m->slot_) : NULL;
     if (MEMO_I_LIKELY(v != NULL && out != NULL)) {
         *out = v;
         return 0;
@@ -362,7 +396,7 @@ static inline int memo_peek(memo_t *m, void **out)
     if (!m || !out)
         return EINVAL;
     /* acquire: as in memo_get. */
-    void *v = atomic_load_explicit(&m->slot_, memory_order_acquire);
+    void *v = memo_i_atomic_load_acquire(&m->slot_);
     if (!v)
         return EAGAIN;
     *out = v;
@@ -667,22 +701,21 @@ static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 static inline uint32_t memo_i_flags_(const memo_t *m)
 {
     /* relaxed: the static bits never change after initialization. */
-    return atomic_load_explicit(&((memo_t *)m)->flags_, memory_order_relaxed) & MEMO_I_F_STATIC;
+    return memo_i_atomic_load_relaxed(&((memo_t *)m)->flags_) & MEMO_I_F_STATIC;
 }
 
 static inline uint32_t memo_i_claimer_(memo_t *m)
 {
     /* relaxed: a caller that found the cell BUSY has acquired state_ after
      * the claim's release, which follows the claimer's store. */
-    return atomic_load_explicit(&m->flags_, memory_order_relaxed) >> 8;
+    return memo_i_atomic_load_relaxed(&m->flags_) >> 8;
 }
 
 static inline void memo_i_set_claimer_(memo_t *m)
 {
     /* relaxed: published by the claim's CAS (release).  Every thread of the
      * process stores the same value; the static bits are stored unchanged. */
-    atomic_store_explicit(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m),
-                          memory_order_relaxed);
+    memo_i_atomic_store_relaxed(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m));
 }
 
 /* The thread that called fork(), as this (child) process knows it: written by
@@ -708,9 +741,9 @@ static inline int memo_i_owner_elsewhere_(memo_t *m)
         return 0;
     /* relaxed (all): the forker record was written before this process had
      * any other thread; owner_ was stored by the owner before it forked. */
-    return !(atomic_load_explicit(&memo_i_forker_pid_v1_, memory_order_relaxed) == me &&
-             atomic_load_explicit(&m->owner_, memory_order_relaxed) ==
-                 atomic_load_explicit(&memo_i_forker_tid_v1_, memory_order_relaxed));
+    return !(memo_i_atomic_load_relaxed(&memo_i_forker_pid_v1_) == me &&
+             memo_i_atomic_load_relaxed(&m->owner_) ==
+                 memo_i_atomic_load_relaxed(&memo_i_forker_tid_v1_));
 }
 
 /* --- sleeping and waking ---------------------------------------------------
@@ -758,8 +791,8 @@ MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
 static void memo_i_atfork_child_(void)
 {
     /* relaxed: the child has no other thread yet. */
-    atomic_store_explicit(&memo_i_forker_tid_v1_, memo_i_self_(), memory_order_relaxed);
-    atomic_store_explicit(&memo_i_forker_pid_v1_, memo_i_pid_(), memory_order_relaxed);
+    memo_i_atomic_store_relaxed(&memo_i_forker_tid_v1_, memo_i_self_());
+    memo_i_atomic_store_relaxed(&memo_i_forker_pid_v1_, memo_i_pid_());
 #ifdef MEMO_I_SHARED
     for (int i = 0; i < MEMO_I_NPARK; i++) {
         pthread_mutex_init(&memo_i_park_v1_[i].mu, NULL);
@@ -916,7 +949,7 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
     /* relaxed: the mutex orders this read after any waker's state change
      * (the waker changes state_ before it locks mu to broadcast), so either
      * we see the new word or the broadcast finds us asleep. */
-    if (atomic_load_explicit(word, memory_order_relaxed) == expect) {
+    if (memo_i_atomic_load_relaxed(word) == expect) {
 #ifdef MEMO_I_HAVE_CLOCKWAIT
         memo_i_cond_clockwait_(&p->cv, &p->mu, MEMO_I_MONO_ID, &abs);
 #else
@@ -948,21 +981,20 @@ static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
 {
     if ((next & MEMO_I_PHASE) != MEMO_I_FAILED) {
         /* relaxed: only the owner writes fail_; published by the exchange. */
-        uint64_t f = atomic_load_explicit(&m->fail_, memory_order_relaxed);
+        uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
         if ((uint32_t)(f >> 32) != MEMO_I_FAIL_NONE)
-            atomic_store_explicit(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f,
-                                  memory_order_relaxed);
+            memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
     }
     memo_i_end_busy_keep_(m, next);
 }
 
 static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
 {
-    atomic_store_explicit(&m->owner_, 0, memory_order_relaxed); /* only read by
+    memo_i_atomic_store_relaxed(&m->owner_, 0); /* only read by
         the owner's own thread for EDEADLK; see memo_i_get_slow_ */
     /* release: publishes slot_, fail_ and the stats written by the owner to
      * every thread that acquires state_ afterwards (waiters, next owner). */
-    uint32_t old = atomic_exchange_explicit(&m->state_, next, memory_order_release);
+    uint32_t old = memo_i_atomic_exchange_release(&m->state_, next);
     if (old & MEMO_I_WAITERS)
         memo_i_wake_(&m->state_);
 }
@@ -1009,9 +1041,9 @@ static inline memo_i_waiting_t *memo_i_wait_publish_(memo_t *m, uint64_t me, uin
         memo_i_waiting_t *e = &memo_i_waiting_v1_[(h + i) % MEMO_I_NWAIT];
         uint64_t free_ = 0;
         /* seq_cst (all of publication and the walk): see the comment above. */
-        if (atomic_load(&e->tid) == 0 && atomic_compare_exchange_strong(&e->tid, &free_, me)) {
-            atomic_store(&e->pid, pid);
-            atomic_store(&e->cell, (void *)m);
+        if (memo_i_atomic_load_seq_cst(&e->tid) == 0 && memo_i_atomic_cas_seq_cst(&e->tid, &free_, me)) {
+            memo_i_atomic_store_seq_cst(&e->pid, pid);
+            memo_i_atomic_store_seq_cst(&e->cell, (void *)m);
             return e;
         }
     }
@@ -1022,9 +1054,9 @@ static inline void memo_i_wait_unpublish_(memo_i_waiting_t *e)
 {
     if (!e)
         return;
-    atomic_store(&e->cell, NULL);
-    atomic_store(&e->pid, 0);
-    atomic_store(&e->tid, 0);
+    memo_i_atomic_store_seq_cst(&e->cell, NULL);
+    memo_i_atomic_store_seq_cst(&e->pid, 0);
+    memo_i_atomic_store_seq_cst(&e->tid, 0);
 }
 
 /* The cell thread `tid` of process `pid` waits on, or NULL. */
@@ -1033,8 +1065,8 @@ static inline memo_t *memo_i_waits_on_(uint64_t tid, uint32_t pid)
     size_t h = memo_i_wslot_(tid);
     for (size_t i = 0; i < MEMO_I_NWAIT; i++) {
         memo_i_waiting_t *e = &memo_i_waiting_v1_[(h + i) % MEMO_I_NWAIT];
-        if (atomic_load(&e->tid) == tid && atomic_load(&e->pid) == pid)
-            return (memo_t *)atomic_load(&e->cell);
+        if (memo_i_atomic_load_seq_cst(&e->tid) == tid && memo_i_atomic_load_seq_cst(&e->pid) == pid)
+            return (memo_t *)memo_i_atomic_load_seq_cst(&e->cell);
     }
     return NULL;
 }
@@ -1051,8 +1083,8 @@ static MEMO_I_NOINLINE int memo_i_cycle_(memo_t *m, uint64_t me, uint32_t pid)
     for (;;) {
         if (n == MEMO_I_WALK)
             return 0;
-        uint32_t w = atomic_load(&c->state_);
-        uint64_t o = atomic_load(&c->owner_);
+        uint32_t w = memo_i_atomic_load_seq_cst(&c->state_);
+        uint64_t o = memo_i_atomic_load_seq_cst(&c->owner_);
         if ((w & MEMO_I_PHASE) != MEMO_I_BUSY || o == 0 || memo_i_claimer_(c) != pid)
             return 0;
         path[n] = c;
@@ -1065,8 +1097,8 @@ static MEMO_I_NOINLINE int memo_i_cycle_(memo_t *m, uint64_t me, uint32_t pid)
             return 0;
     }
     for (int i = 0; i < n; i++) {
-        if ((atomic_load(&path[i]->state_) & ~MEMO_I_WAITERS) != word[i] ||
-            atomic_load(&path[i]->owner_) != owner[i])
+        if ((memo_i_atomic_load_seq_cst(&path[i]->state_) & ~MEMO_I_WAITERS) != word[i] ||
+            memo_i_atomic_load_seq_cst(&path[i]->owner_) != owner[i])
             return 0;
         if (i + 1 < n && memo_i_waits_on_(owner[i], pid) != path[i + 1])
             return 0;
@@ -1098,8 +1130,7 @@ static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline)
              * failure the caller acts on the new word we return on (READY:
              * the value; FAILED: fail_), so that read must acquire; C11 does
              * not allow a failure order stronger than the success order. */
-            if (!atomic_compare_exchange_weak_explicit(&m->state_, &s, s | MEMO_I_WAITERS,
-                    memory_order_acquire, memory_order_acquire)) {
+            if (!memo_i_atomic_cas_weak_acquire_acquire(&m->state_, &s, s | MEMO_I_WAITERS)) {
                 if ((s & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
                     return 0; /* that BUSY period is over */
                 continue;
@@ -1109,7 +1140,7 @@ static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline)
         if (memo_i_sleep_(&m->state_, s, deadline) == ETIMEDOUT)
             return ETIMEDOUT;
         /* acquire: pairs with the release exchange in memo_i_end_busy_. */
-        uint32_t now = atomic_load_explicit(&m->state_, memory_order_acquire);
+        uint32_t now = memo_i_atomic_load_acquire(&m->state_);
         if ((now & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
             return 0;
         s = now;
@@ -1162,7 +1193,7 @@ static inline void memo_i_abandon_(void *p)
 static inline void memo_i_count_(_Atomic(uint32_t) *c)
 {
     /* relaxed: statistics only, no ordering needed. */
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+    memo_i_atomic_fetch_add_relaxed(c, 1);
 }
 
 /* 1 if the calling thread owns the cell right now: a call from the cell's own
@@ -1179,7 +1210,7 @@ static inline int memo_i_owned_by_me_(memo_t *m)
      * inside a constructor, which goes on in the child -- the parent it came
      * from (its memo_i_claim_pid_v1_ is a copy of the parent's).  The
      * owner stored its pid before its claim. */
-    if (atomic_load_explicit(&m->owner_, memory_order_relaxed) != memo_i_self_())
+    if (memo_i_atomic_load_relaxed(&m->owner_) != memo_i_self_())
         return 0;
     uint32_t p = memo_i_claimer_(m);
     return p == memo_i_claim_pid_v1_ || p == memo_i_pid_();
@@ -1201,11 +1232,10 @@ static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
      * (a destructor's effects, fail_/retry_at_, the value's construction)
      * happen-before what we do next.  release: a thread that finds the cell
      * BUSY (acquire load of state_) sees our pid in flags_. */
-    if (!atomic_compare_exchange_strong_explicit(&m->state_, &s, *busy,
-            memory_order_acq_rel, memory_order_relaxed))
+    if (!memo_i_atomic_cas_acq_rel_relaxed(&m->state_, &s, *busy))
         return 0;
     /* relaxed: read back only by this thread (memo_i_owned_by_me_). */
-    atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+    memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
     memo_i_claim_pid_v1_ = memo_i_pid_();
     return 1;
 }
@@ -1237,19 +1267,19 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     uint64_t t1 = MEMO_NOW_NS();
     if (err == 0) {
         /* relaxed: stats, published by the release in memo_i_end_busy_. */
-        atomic_store_explicit(&m->last_ns_, t1 - t0, memory_order_relaxed);
-        atomic_store_explicit(&m->nfail_row_, 0, memory_order_relaxed);
+        memo_i_atomic_store_relaxed(&m->last_ns_, t1 - t0);
+        memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
         memo_i_count_(&m->successes_);
         /* release: pairs with the acquire loads of slot_ on the fast path;
          * the value's contents happen-before any use of v by a reader. */
-        atomic_store_explicit(&m->slot_, v, memory_order_release);
+        memo_i_atomic_store_release(&m->slot_, v);
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         r.v = v;
         r.err = 0;
         return r;
     }
     /* relaxed (all): published by the release in memo_i_end_busy_. */
-    uint32_t row = atomic_fetch_add_explicit(&m->nfail_row_, 1, memory_order_relaxed) + 1;
+    uint32_t row = memo_i_atomic_fetch_add_relaxed(&m->nfail_row_, 1) + 1;
     if (m->retry_min_ms) {
         uint64_t win = m->retry_min_ms;
         uint64_t max = m->retry_max_ms > m->retry_min_ms ? m->retry_max_ms : m->retry_min_ms;
@@ -1257,12 +1287,10 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
             win *= 2;
         if (win > max)
             win = max;
-        atomic_store_explicit(&m->retry_at_, t1 + win * 1000000u, memory_order_relaxed);
+        memo_i_atomic_store_relaxed(&m->retry_at_, t1 + win * 1000000u);
     }
     uint32_t next = MEMO_I_NEXT(busy, MEMO_I_FAILED);
-    atomic_store_explicit(&m->fail_,
-                          ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err,
-                          memory_order_relaxed);
+    memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err);
     memo_i_count_(&m->failures_);
     memo_i_end_busy_(m, next);
     r.v = NULL;
@@ -1279,7 +1307,7 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 {
     /* relaxed: the caller acquired state_ after the release that followed
      * the store of fail_ (see memo_i_construct_). */
-    uint64_t f = atomic_load_explicit(&m->fail_, memory_order_relaxed);
+    uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
     if ((uint32_t)(f >> 32) == (gen & 0x1fffffffu))
         return (int)(uint32_t)f;
     return 0;
@@ -1309,11 +1337,11 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
     for (;;) {
         /* acquire: pairs with the release in memo_i_end_busy_ (READY: the
          * value; FAILED: fail_ and retry_at_). */
-        uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
+        uint32_t s = memo_i_atomic_load_acquire(&m->state_);
         uint32_t phase = s & MEMO_I_PHASE;
         if (phase == MEMO_I_READY) {
             /* acquire: pairs with the release store of slot_. */
-            void *v = atomic_load_explicit(&m->slot_, memory_order_acquire);
+            void *v = memo_i_atomic_load_acquire(&m->slot_);
             if (v) {
                 r.v = v;
                 r.err = 0;
@@ -1323,7 +1351,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
         }
         if (phase == MEMO_I_FAILED && m->retry_min_ms) {
             /* relaxed: ordered by the acquire load of state_ above. */
-            uint64_t until = atomic_load_explicit(&m->retry_at_, memory_order_relaxed);
+            uint64_t until = memo_i_atomic_load_relaxed(&m->retry_at_);
             if (MEMO_NOW_NS() < until) {
                 int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
                 if (e)
@@ -1406,8 +1434,7 @@ static inline void memo_i_rlock_(memo_t *m)
          * process is one a fork() copied mid-section, gone here; we take the
          * lock from it (each section leaves the list consistent after every
          * single store, so the copy is a valid list). */
-        if (atomic_compare_exchange_weak_explicit(&m->rlock_, &cur, me, memory_order_acquire,
-                                                  memory_order_relaxed))
+        if (memo_i_atomic_cas_weak_acquire_relaxed(&m->rlock_, &cur, me))
             return;
         if (cur != 0 && cur != me)
             continue; /* retry the CAS from the dead holder's word */
@@ -1420,7 +1447,7 @@ static inline void memo_i_rlock_(memo_t *m)
 static inline void memo_i_runlock_(memo_t *m)
 {
     /* release: publishes the section's writes to the next holder. */
-    atomic_store_explicit(&m->rlock_, 0, memory_order_release);
+    memo_i_atomic_store_release(&m->rlock_, 0);
 }
 
 /* The link (list head or a record's next) that points at the retired record
@@ -1453,18 +1480,15 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
      * word can wake anyone, or a waiter of this process would match it and
      * return the parent's error (found by tests/model/fork.pml).  relaxed
      * (both): published by our CAS below (release). */
-    uint64_t f = atomic_load_explicit(&m->fail_, memory_order_relaxed);
+    uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
     if ((uint32_t)(f >> 32) == ((MEMO_I_GEN(s) + 1u) & 0x1fffffffu))
-        atomic_compare_exchange_strong_explicit(&m->fail_, &f,
-            ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f, memory_order_relaxed,
-            memory_order_relaxed);
+        memo_i_atomic_cas_relaxed_relaxed(&m->fail_, &f, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
     memo_i_set_claimer_(m);
     uint32_t busy;
     for (;;) {
         busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
         /* acq_rel: as memo_i_claim_ (we become the owner). */
-        if (atomic_compare_exchange_strong_explicit(&m->state_, &s, busy, memory_order_acq_rel,
-                                                    memory_order_relaxed))
+        if (memo_i_atomic_cas_acq_rel_relaxed(&m->state_, &s, busy))
             break;
         /* Another thread of this process set WAITERS (it read our pid,
          * stored above, and took the dead period for ours): try again, or
@@ -1473,18 +1497,18 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
         if ((s & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
             return;
     }
-    atomic_store_explicit(&m->owner_, memo_i_self_(), memory_order_relaxed);
+    memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
     memo_i_claim_pid_v1_ = memo_i_pid_();
     memo_i_rlock_(m);
     /* relaxed: we are the owner, the only writer of the epoch. */
-    uint32_t e = (uint32_t)(atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32);
+    uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
     memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
     if (r)
         *pp = r->next;
     memo_i_runlock_(m);
     free(r);
     /* relaxed: we own the cell. */
-    void *v = atomic_load_explicit(&m->slot_, memory_order_relaxed);
+    void *v = memo_i_atomic_load_relaxed(&m->slot_);
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
 }
 
@@ -1496,7 +1520,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
 {
     /* relaxed: only the BUSY owner changes the epoch, and we are the owner
      * (our claim acquired the previous owner's release). */
-    uint32_t e = (uint32_t)(atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32);
+    uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
     rec->value = v;
     rec->epoch = e;
     rec->count = MEMO_I_BIAS;
@@ -1519,8 +1543,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
      * modification order (release CAS) happens-before the destructor.  An
      * acquire whose add precedes this exchange is counted in `old`; one whose
      * add follows it sees the new epoch and undoes its add. */
-    uint64_t old = atomic_exchange_explicit(&m->leases_, (uint64_t)next << 32,
-                                            memory_order_acq_rel);
+    uint64_t old = memo_i_atomic_exchange_acq_rel(&m->leases_, (uint64_t)next << 32);
     memo_i_rlock_(m);
     rec->count += (int64_t)(uint32_t)old - MEMO_I_BIAS;
     int64_t left = rec->count;
@@ -1569,15 +1592,14 @@ static inline int memo_i_unpin_(memo_t *m, uint32_t e)
 {
     /* acquire: if we see a later epoch, its detacher's record is listed
      * (release in memo_i_detach_'s exchange). */
-    uint64_t cur = atomic_load_explicit(&m->leases_, memory_order_acquire);
+    uint64_t cur = memo_i_atomic_load_acquire(&m->leases_);
     while ((uint32_t)(cur >> 32) == e) {
         if ((uint32_t)cur == 0)
             return EINVAL; /* no lease outstanding: released twice */
         /* release: our uses of the value happen-before its destruction (the
          * detacher's acq_rel exchange reads this or a later value).
          * acquire on failure: as the load above. */
-        if (atomic_compare_exchange_weak_explicit(&m->leases_, &cur, cur - 1,
-                memory_order_release, memory_order_acquire))
+        if (memo_i_atomic_cas_weak_release_acquire(&m->leases_, &cur, cur - 1))
             return 0;
     }
     return memo_i_unpin_retired_(m, e);
@@ -1599,15 +1621,15 @@ static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, 
     if (!memo_i_claim_(m, s, &busy))
         return EAGAIN;
     /* relaxed (both): we own the cell; the slot and the epoch are ours. */
-    if ((seen && atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen) ||
+    if ((seen && memo_i_atomic_load_relaxed(&m->slot_) != seen) ||
         (epoch != MEMO_I_ANY_EPOCH &&
-         atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32 != epoch)) {
+         memo_i_atomic_load_relaxed(&m->leases_) >> 32 != epoch)) {
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         return EALREADY;
     }
     /* relaxed: the value is still ours; readers that load NULL take the slow
      * path and see BUSY (state_ changed before this store). */
-    void *v = atomic_exchange_explicit(&m->slot_, NULL, memory_order_relaxed);
+    void *v = memo_i_atomic_exchange_relaxed(&m->slot_, NULL);
     if (memo_i_detach_(m, v, rec)) {
         memo_i_attempt_t a;
         a.m = m;
@@ -1642,7 +1664,7 @@ static inline int memo_i_reset_(memo_t *m, int cs)
     int rc;
     for (;;) {
         /* acquire: as in memo_i_get_slow_. */
-        uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
+        uint32_t s = memo_i_atomic_load_acquire(&m->state_);
         switch (s & MEMO_I_PHASE) {
         case MEMO_I_EMPTY:
             rc = 0;
@@ -1661,8 +1683,8 @@ static inline int memo_i_reset_(memo_t *m, int cs)
             uint32_t busy;
             if (memo_i_claim_(m, s, &busy)) {
                 /* relaxed: published by memo_i_end_busy_'s exchange. */
-                atomic_store_explicit(&m->nfail_row_, 0, memory_order_relaxed);
-                atomic_store_explicit(&m->retry_at_, 0, memory_order_relaxed);
+                memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
+                memo_i_atomic_store_relaxed(&m->retry_at_, 0);
                 memo_i_end_busy_keep_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
                 rc = 0;
                 goto out;
@@ -1720,7 +1742,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
     memo_i_retired_t *rec = NULL;
     int rc;
     /* acquire: as in memo_i_get_slow_. */
-    uint32_t s = atomic_load_explicit(&m->state_, memory_order_acquire);
+    uint32_t s = memo_i_atomic_load_acquire(&m->state_);
     if ((s & MEMO_I_PHASE) == MEMO_I_BUSY && memo_i_owned_by_me_(m))
         return EDEADLK;
     for (;;) {
@@ -1730,9 +1752,9 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
         }
         /* relaxed: a first look only; memo_i_destroy_ checks again once it
          * owns the cell (the READY word may recur after a generation wrap). */
-        if (atomic_load_explicit(&m->slot_, memory_order_relaxed) != seen ||
+        if (memo_i_atomic_load_relaxed(&m->slot_) != seen ||
             (epoch != MEMO_I_ANY_EPOCH &&
-             atomic_load_explicit(&m->leases_, memory_order_relaxed) >> 32 != epoch)) {
+             memo_i_atomic_load_relaxed(&m->leases_) >> 32 != epoch)) {
             rc = EALREADY;
             break;
         }
@@ -1745,7 +1767,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
             rc = EALREADY;
             break;
         }
-        s = atomic_load_explicit(&m->state_, memory_order_acquire);
+        s = memo_i_atomic_load_acquire(&m->state_);
     }
     free(rec);
     return rc;
@@ -1767,9 +1789,9 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
         /* acquire: if this reads a detacher's exchange, that detacher's
          * slot_ = NULL happens-before the load of slot_ below, so v cannot
          * be a value detached before epoch e0 began. */
-        uint64_t e0 = atomic_load_explicit(&m->leases_, memory_order_acquire);
+        uint64_t e0 = memo_i_atomic_load_acquire(&m->leases_);
         /* acquire: as in memo_get. */
-        void *v = atomic_load_explicit(&m->slot_, memory_order_acquire);
+        void *v = memo_i_atomic_load_acquire(&m->slot_);
         if (!v) {
             memo_i_res_t r = memo_i_get_slow_(m, -1);
             if (r.err)
@@ -1782,7 +1804,7 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
          * then precede this add) and the detach of e0 comes after this add
          * in leases_'s modification order, so it counts our lease.  The
          * value's contents are ordered by the acquire load of slot_. */
-        uint64_t old = atomic_fetch_add_explicit(&m->leases_, 1, memory_order_relaxed);
+        uint64_t old = memo_i_atomic_fetch_add_relaxed(&m->leases_, 1);
         if ((uint32_t)old >= MEMO_I_LEASE_MAX) {
             /* 2^31 leases on one value: refuse before the count can carry
              * into the epoch bits (that would take 2^31 more adds in flight
@@ -1823,14 +1845,14 @@ static inline memo_stats_t memo_stats(const memo_t *m)
         return st;
     memo_t *w = (memo_t *)m; /* atomic loads take non-const pointers in C11 */
     /* relaxed (all): statistics, no ordering promised. */
-    st.attempts = atomic_load_explicit(&w->attempts_, memory_order_relaxed);
-    st.successes = atomic_load_explicit(&w->successes_, memory_order_relaxed);
-    st.failures = atomic_load_explicit(&w->failures_, memory_order_relaxed);
-    st.waits = atomic_load_explicit(&w->waits_, memory_order_relaxed);
-    st.failures_in_row = atomic_load_explicit(&w->nfail_row_, memory_order_relaxed);
-    uint64_t f = atomic_load_explicit(&w->fail_, memory_order_relaxed);
+    st.attempts = memo_i_atomic_load_relaxed(&w->attempts_);
+    st.successes = memo_i_atomic_load_relaxed(&w->successes_);
+    st.failures = memo_i_atomic_load_relaxed(&w->failures_);
+    st.waits = memo_i_atomic_load_relaxed(&w->waits_);
+    st.failures_in_row = memo_i_atomic_load_relaxed(&w->nfail_row_);
+    uint64_t f = memo_i_atomic_load_relaxed(&w->fail_);
     st.last_error = (int)(uint32_t)f;
-    st.last_ctor_ns = atomic_load_explicit(&w->last_ns_, memory_order_relaxed);
+    st.last_ctor_ns = memo_i_atomic_load_relaxed(&w->last_ns_);
     return st;
 }
 
@@ -1918,15 +1940,15 @@ template <class T> struct memo_i_is_ptr<T *> { enum { value = 1 }; };
 #endif
 #endif
 #ifdef MEMO_I_WORDS_TSAN_
-#define MEMO_I_WORD_STORE_ memory_order_release
-#define MEMO_I_WORD_LOAD_ memory_order_acquire
+#define MEMO_I_WORD_STORE_(p, v) memo_i_atomic_store_release((p), (v))
+#define MEMO_I_WORD_LOAD_(p) memo_i_atomic_load_acquire(p)
 #define MEMO_I_FENCE_REL_() ((void)0)
 #define MEMO_I_FENCE_ACQ_() ((void)0)
 #else
-#define MEMO_I_WORD_STORE_ memory_order_relaxed
-#define MEMO_I_WORD_LOAD_ memory_order_relaxed
-#define MEMO_I_FENCE_REL_() atomic_thread_fence(memory_order_release)
-#define MEMO_I_FENCE_ACQ_() atomic_thread_fence(memory_order_acquire)
+#define MEMO_I_WORD_STORE_(p, v) memo_i_atomic_store_relaxed((p), (v))
+#define MEMO_I_WORD_LOAD_(p) memo_i_atomic_load_relaxed(p)
+#define MEMO_I_FENCE_REL_() memo_i_atomic_fence_release()
+#define MEMO_I_FENCE_ACQ_() memo_i_atomic_fence_acquire()
 #endif
 
 /* Writer: the constructor trampoline, as the BUSY owner, stores the `size`
@@ -1945,7 +1967,7 @@ static inline void memo_i_words_put_(_Atomic(uintptr_t) *buf, const void *src, s
         /* relaxed (after the release fence above; release under TSan):
          * publication to getters is by the release exchange of state_ to
          * READY in memo_i_end_busy_, which follows. */
-        atomic_store_explicit(&buf[i], w, MEMO_I_WORD_STORE_);
+        MEMO_I_WORD_STORE_(&buf[i], w);
     }
 }
 
@@ -1955,7 +1977,7 @@ static inline void memo_i_words_own_(_Atomic(uintptr_t) *buf, void *dst, size_t 
     for (size_t i = 0; i * MEMO_I_WORD_ < size; i++) {
         /* relaxed: only the BUSY owner writes the words, and our claim CAS
          * acquired the release that ended the BUSY period which wrote them. */
-        uintptr_t w = atomic_load_explicit(&buf[i], memory_order_relaxed);
+        uintptr_t w = memo_i_atomic_load_relaxed(&buf[i]);
         size_t left = size - i * MEMO_I_WORD_;
         memcpy((char *)dst + i * MEMO_I_WORD_, &w, left < MEMO_I_WORD_ ? left : MEMO_I_WORD_);
     }
@@ -1969,19 +1991,19 @@ static MEMO_I_INLINE int memo_i_words_get_(memo_t *m, _Atomic(uintptr_t) *buf, u
 {
     /* acquire: pairs with the release exchange that installed this READY
      * word (memo_i_end_busy_), so the words of that value are visible. */
-    uint32_t s1 = atomic_load_explicit(&m->state_, memory_order_acquire);
+    uint32_t s1 = memo_i_atomic_load_acquire(&m->state_);
     if (MEMO_I_UNLIKELY((s1 & MEMO_I_PHASE) != MEMO_I_READY))
         return 0;
     for (size_t i = 0; i < n; i++)
         /* relaxed: may read a later construction's stores (racing, but
          * atomic); then the acquire fence below makes the recheck fail.
          * acquire under TSan, which then orders like the fence. */
-        dst[i] = atomic_load_explicit(&buf[i], MEMO_I_WORD_LOAD_);
+        dst[i] = MEMO_I_WORD_LOAD_(&buf[i]);
     /* acquire fence: if a load above read a store made after a writer's
      * release fence, that writer's claim CAS happens-before the load below. */
     MEMO_I_FENCE_ACQ_();
     /* relaxed: ordered after the word loads by the fence above. */
-    return atomic_load_explicit(&m->state_, memory_order_relaxed) == s1;
+    return memo_i_atomic_load_relaxed(&m->state_) == s1;
 }
 
 /* The typed generators' out-of-line slow paths.  Plain inline where
@@ -2067,7 +2089,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
     { \
         if (is_ptr) { \
             /* acquire: as in memo_get. */ \
-            void *p_ = atomic_load_explicit(&name##_memo.slot_, memory_order_acquire); \
+            void *p_ = memo_i_atomic_load_acquire(&name##_memo.slot_); \
             if (MEMO_I_LIKELY(p_ != NULL && out != NULL)) { \
                 memcpy(out, &p_, MEMO_I_PSIZE(T)); \
                 return 0; \
