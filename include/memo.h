@@ -345,6 +345,27 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
 #define memo_i_atomic_fence_release() atomic_thread_fence(memory_order_release)
 #endif
 
+/* The value of a READY cell, else NULL: the one acquire load of the slot
+ * that every getter starts with.  acquire: pairs with the release store of
+ * slot_ in memo_i_construct_, so everything the constructor wrote is visible
+ * once the value is seen. */
+static MEMO_I_INLINE void *memo_i_slot_(memo_t *m)
+{
+    return memo_i_atomic_load_acquire(&m->slot_);
+}
+
+/* The getters' fast path: READY -> one load, a test and a branch, inlined, no
+ * store; anything else (and NULL arguments) -> the out-of-line slow path. */
+static MEMO_I_INLINE int memo_i_get_fast_(memo_t *m, void **out, long timeout_ms)
+{
+    void *v = m ? memo_i_slot_(m) : NULL;
+    if (MEMO_I_LIKELY(v != NULL && out != NULL)) {
+        *out = v;
+        return 0;
+    }
+    return memo_i_get_out_(m, out, timeout_ms);
+}
+
 /** memo_get(m, &v): the value of cell m, constructing it if needed.
  *  Returns 0 and sets *v; or an error (see ERRORS) and leaves *v unchanged.
  *  - READY: one acquire load, a test and a branch, inlined; no store.
@@ -358,14 +379,7 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
  *  - Called from m's own constructor or destructor: EDEADLK. */
 static MEMO_I_INLINE int memo_get(memo_t *m, void **out)
 {
-    /* acquire: pairs with the release store of slot_ in memo_i_construct_,
-     * so everything the constructor wrote is visible once v is seen. */
-    void *v = m ? memo_i_atomic_load_acquire(&m->slot_) : NULL;
-    if (MEMO_I_LIKELY(v != NULL && out != NULL)) {
-        *out = v;
-        return 0;
-    }
-    return memo_i_get_out_(m, out, -1);
+    return memo_i_get_fast_(m, out, -1);
 }
 
 /** memo_get_timed(m, &v, timeout_ms): as memo_get, but if another thread's
@@ -379,13 +393,7 @@ static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
 {
     if (timeout_ms < 0)
         return EINVAL;
-    /* acquire: as in memo_get. */
-    void *v = m ? memo_i_atomic_load_acquire(&m->slot_) : NULL;
-    if (MEMO_I_LIKELY(v != NULL && out != NULL)) {
-        *out = v;
-        return 0;
-    }
-    return memo_i_get_out_(m, out, timeout_ms);
+    return memo_i_get_fast_(m, out, timeout_ms);
 }
 
 /** memo_peek(m, &v): the value if the cell is READY (0, *v set); EAGAIN if
@@ -395,8 +403,7 @@ static inline int memo_peek(memo_t *m, void **out)
 {
     if (!m || !out)
         return EINVAL;
-    /* acquire: as in memo_get. */
-    void *v = memo_i_atomic_load_acquire(&m->slot_);
+    void *v = memo_i_slot_(m);
     if (!v)
         return EAGAIN;
     *out = v;
@@ -1315,7 +1322,23 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 
 static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s);
 
-#define MEMO_I_RETURN_ERR_(e) do { r.v = NULL; r.err = (e); return r; } while (0)
+/* The slow path's two outcomes, as values (no macro hides a return). */
+static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
+{
+    memo_i_res_t r;
+    r.v = v;
+    r.err = 0;
+    return r;
+}
+
+static inline memo_i_res_t memo_i_err_(int err)
+{
+    memo_i_res_t r;
+    r.v = NULL;
+    r.err = err;
+    return r;
+}
+
 static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs);
 
 static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
@@ -1326,71 +1349,71 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
     return r;
 }
 
-/* memo_i_get_slow_ with cancellation disabled; cs is the caller's state. */
+/* memo_i_get_slow_ with memo's cancellation type; cs is the caller's.  One
+ * dispatch on the phase of the word seen, as memo_reset's. */
 static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
 {
-    memo_i_res_t r;
     if (!m || !m->ctor)
-        MEMO_I_RETURN_ERR_(EINVAL);
+        return memo_i_err_(EINVAL);
     uint64_t deadline = 0;
     int counted_wait = 0;
     for (;;) {
         /* acquire: pairs with the release in memo_i_end_busy_ (READY: the
          * value; FAILED: fail_ and retry_at_). */
         uint32_t s = memo_i_atomic_load_acquire(&m->state_);
-        uint32_t phase = s & MEMO_I_PHASE;
-        if (phase == MEMO_I_READY) {
-            /* acquire: pairs with the release store of slot_. */
-            void *v = memo_i_atomic_load_acquire(&m->slot_);
-            if (v) {
-                r.v = v;
-                r.err = 0;
-                return r;
-            }
+        uint32_t busy;
+        switch (s & MEMO_I_PHASE) {
+        case MEMO_I_READY: {
+            void *v = memo_i_slot_(m);
+            if (v)
+                return memo_i_ok_(v);
             continue; /* a reset began after our load of state_ */
         }
-        if (phase == MEMO_I_FAILED && m->retry_min_ms) {
-            /* relaxed: ordered by the acquire load of state_ above. */
-            uint64_t until = memo_i_atomic_load_relaxed(&m->retry_at_);
-            if (MEMO_NOW_NS() < until) {
-                int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
-                if (e)
-                    MEMO_I_RETURN_ERR_(e);
+        case MEMO_I_FAILED:
+            if (m->retry_min_ms) {
+                /* relaxed: ordered by the acquire load of state_ above. */
+                uint64_t until = memo_i_atomic_load_relaxed(&m->retry_at_);
+                if (MEMO_NOW_NS() < until) {
+                    int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
+                    if (e)
+                        return memo_i_err_(e); /* within the backoff window */
+                }
             }
-        }
-        if (phase != MEMO_I_BUSY) {
-            uint32_t busy;
+            /* fall through - outside the backoff window, a new attempt */
+        case MEMO_I_EMPTY:
             if (memo_i_claim_(m, s, &busy))
                 return memo_i_construct_(m, busy, cs);
             continue;
-        }
-        /* BUSY: a recursive call if we are the owner. */
-        if (memo_i_owned_by_me_(m))
-            MEMO_I_RETURN_ERR_(EDEADLK);
-        if (memo_i_owner_elsewhere_(m)) {
-            memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
+        default: { /* BUSY */
+            if (memo_i_owned_by_me_(m))
+                return memo_i_err_(EDEADLK); /* from its own constructor */
+            if (memo_i_owner_elsewhere_(m)) {
+                memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
+                continue;
+            }
+            if (timeout_ms == 0)
+                return memo_i_err_(ETIMEDOUT);
+            if (timeout_ms > 0 && !deadline)
+                deadline = memo_i_deadline_(timeout_ms);
+            if (!counted_wait) {
+                counted_wait = 1;
+                memo_i_count_(&m->waits_);
+            }
+            int w = memo_i_wait_(m, s, deadline);
+            if (w)
+                return memo_i_err_(w); /* ETIMEDOUT, or EDEADLK: a cycle of waits */
+            /* The attempt we waited on (generation g) is over.  If it failed,
+             * its error is ours too; otherwise look again (READY: the value;
+             * EMPTY after a cancelled constructor: take the construction
+             * over). */
+            int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
+            if (e)
+                return memo_i_err_(e);
             continue;
         }
-        if (timeout_ms == 0)
-            MEMO_I_RETURN_ERR_(ETIMEDOUT);
-        if (timeout_ms > 0 && !deadline)
-            deadline = memo_i_deadline_(timeout_ms);
-        if (!counted_wait) {
-            counted_wait = 1;
-            memo_i_count_(&m->waits_);
         }
-        int w = memo_i_wait_(m, s, deadline);
-        if (w)
-            MEMO_I_RETURN_ERR_(w); /* ETIMEDOUT, or EDEADLK: a cycle of waits */
-        /* The attempt we waited on (generation g) is over.  If it failed, its
-         * error is ours too; otherwise look again (READY: the value; EMPTY
-         * after a cancelled constructor: take the construction over). */
-        int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
-        if (e)
-            MEMO_I_RETURN_ERR_(e);
     }
 }
-#undef MEMO_I_RETURN_ERR_
 
 /* memo_get's and memo_get_timed's way into the slow path: out is written
  * only here, after the call, so it is never passed to a function. */
@@ -1790,8 +1813,7 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
          * slot_ = NULL happens-before the load of slot_ below, so v cannot
          * be a value detached before epoch e0 began. */
         uint64_t e0 = memo_i_atomic_load_acquire(&m->leases_);
-        /* acquire: as in memo_get. */
-        void *v = memo_i_atomic_load_acquire(&m->slot_);
+        void *v = memo_i_slot_(m);
         if (!v) {
             memo_i_res_t r = memo_i_get_slow_(m, -1);
             if (r.err)
@@ -1914,8 +1936,13 @@ template <class T> struct memo_i_is_ptr<T *> { enum { value = 1 }; };
 #define MEMO_I_IS_ARRAY_(T) (!__builtin_types_compatible_p(T, MEMO_I_DECAY_(T)))
 #define MEMO_I_UNQUAL(T) \
     __typeof__(__builtin_choose_expr(MEMO_I_IS_ARRAY_(T), *(T *)0, ((void)0, *(T *)0)))
+/* __builtin_classify_type's answer for a pointer: pointer_type_class in
+ * GCC's typeclass.h (no_type_class = -1, void 0, integer 1, char 2,
+ * enumeral 3, boolean 4, pointer 5, ...); Clang returns the same numbers. */
+#define MEMO_I_POINTER_TYPE_CLASS 5
 #define MEMO_I_IS_PTR(T) \
-    (!MEMO_I_IS_ARRAY_(T) && __builtin_classify_type(*(T *)0) == 5 && sizeof(T) == sizeof(void *))
+    (!MEMO_I_IS_ARRAY_(T) && __builtin_classify_type(*(T *)0) == MEMO_I_POINTER_TYPE_CLASS && \
+     sizeof(T) == sizeof(void *))
 #define MEMO_I_ASSERT_(c, msg) _Static_assert(c, msg)
 #else
 /* No GNU builtins: ISO C cannot tell a pointer type from a struct type (no
@@ -2088,8 +2115,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
     storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
     { \
         if (is_ptr) { \
-            /* acquire: as in memo_get. */ \
-            void *p_ = memo_i_atomic_load_acquire(&name##_memo.slot_); \
+            void *p_ = memo_i_slot_(&name##_memo); \
             if (MEMO_I_LIKELY(p_ != NULL && out != NULL)) { \
                 memcpy(out, &p_, MEMO_I_PSIZE(T)); \
                 return 0; \
