@@ -59,6 +59,16 @@
  *                   CLOCK_MONOTONIC).  Default: CLOCK_MONOTONIC (also in a
  *                   strict -std=c11 build on Linux), else timespec_get.
  *                   Tests override it to drive backoff deterministically.
+ *   MEMO_MALLOC(n), MEMO_FREE(p)
+ *                   The allocator for what memo allocates (the ~32-byte record
+ *                   of a value detached while leased).  Define both or
+ *                   neither (#error otherwise).  Default: malloc, free.
+ *   MEMO_ASSERT(c)  Checks of memo's own invariants (BUSY when a busy period
+ *                   ends, its owner set, retired lease counts never below 0, a
+ *                   held lease names a cell), slow paths only.  Default: like
+ *                   assert() -- on unless NDEBUG is defined, then off (no
+ *                   code); on failure a message and abort().  make test builds
+ *                   with them on.
  *
  * ==========================================================================
  * THREAD SAFETY AND MEMORY ORDERING
@@ -309,6 +319,28 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
 #define MEMO_I_NOINLINE
 #define MEMO_I_INLINE inline
 #define MEMO_I_UNUSED
+#endif
+
+/* >>memo:overrides -- the allocator and the invariant checks (see COMPILE-TIME
+ * OPTIONS). */
+#if defined(MEMO_MALLOC) != defined(MEMO_FREE)
+#error "memo.h: define both MEMO_MALLOC and MEMO_FREE, or neither"
+#endif
+#ifndef MEMO_MALLOC
+#define MEMO_MALLOC(n) malloc(n)
+#define MEMO_FREE(p) free(p)
+#endif
+#ifndef MEMO_ASSERT
+#ifdef NDEBUG
+#define MEMO_ASSERT(c) ((void)0)
+#else
+#define MEMO_ASSERT(c) ((c) ? (void)0 : memo_i_assert_fail_(#c, __FILE__, __LINE__))
+static MEMO_I_NOINLINE void memo_i_assert_fail_(const char *what, const char *file, int line)
+{
+    fprintf(stderr, "memo: internal invariant violated: %s (%s:%d)\n", what, file, line);
+    abort();
+}
+#endif
 #endif
 
 /* >>memo:atomics -- every atomic operation of memo goes through one of these
@@ -997,11 +1029,15 @@ static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
 
 static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
 {
+    /* the owner ends its own period (relaxed: our own write) */
+    MEMO_ASSERT(memo_i_atomic_load_relaxed(&m->owner_) == memo_i_self_());
+    MEMO_ASSERT((next & (MEMO_I_PHASE | MEMO_I_WAITERS)) != MEMO_I_BUSY);
     memo_i_atomic_store_relaxed(&m->owner_, 0); /* only read by
         the owner's own thread for EDEADLK; see memo_i_get_slow_ */
     /* release: publishes slot_, fail_ and the stats written by the owner to
      * every thread that acquires state_ afterwards (waiters, next owner). */
     uint32_t old = memo_i_atomic_exchange_release(&m->state_, next);
+    MEMO_ASSERT((old & MEMO_I_PHASE) == MEMO_I_BUSY); /* a busy period ends */
     if (old & MEMO_I_WAITERS)
         memo_i_wake_(&m->state_);
 }
@@ -1529,7 +1565,7 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
     if (r)
         *pp = r->next;
     memo_i_runlock_(m);
-    free(r);
+    MEMO_FREE(r);
     /* relaxed: we own the cell. */
     void *v = memo_i_atomic_load_relaxed(&m->slot_);
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
@@ -1570,12 +1606,13 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
     memo_i_rlock_(m);
     rec->count += (int64_t)(uint32_t)old - MEMO_I_BIAS;
     int64_t left = rec->count;
+    MEMO_ASSERT(left >= 0);
     if (left == 0)
         *memo_i_link_of_(m, e) = rec->next;
     memo_i_runlock_(m);
     if (left != 0)
         return 0;
-    free(rec);
+    MEMO_FREE(rec);
     return 1;
 }
 
@@ -1592,6 +1629,7 @@ static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
         return EINVAL;
     }
     int64_t left = --r->count;
+    MEMO_ASSERT(left >= 0); /* never more releases than leases */
     void *v = NULL;
     if (left == 0) {
         *pp = r->next;
@@ -1599,7 +1637,7 @@ static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
     }
     memo_i_runlock_(m);
     if (left == 0)
-        free(r); /* before the destructor, which may exit the thread */
+        MEMO_FREE(r); /* before the destructor, which may exit the thread */
     memo_i_recancel_(cs);
     if (left == 0 && m->dtor) {
         /* The last lease on a detached value: destroy it here, in the
@@ -1693,7 +1731,7 @@ static inline int memo_i_reset_(memo_t *m, int cs)
             rc = 0;
             goto out;
         case MEMO_I_READY:
-            if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
+            if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)))
                 return ENOMEM;
             if (memo_i_destroy_(m, s, rec, NULL, MEMO_I_ANY_EPOCH, cs) == 0)
                 return 0; /* rec consumed */
@@ -1731,7 +1769,7 @@ static inline int memo_i_reset_(memo_t *m, int cs)
         }
     }
 out:
-    free(rec);
+    MEMO_FREE(rec);
     return rc;
 }
 
@@ -1781,7 +1819,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
             rc = EALREADY;
             break;
         }
-        if (!rec && !(rec = (memo_i_retired_t *)malloc(sizeof *rec)))
+        if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)))
             return ENOMEM;
         int d = memo_i_destroy_(m, s, rec, seen, epoch, cs);
         if (d == 0)
@@ -1792,7 +1830,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
         }
         s = memo_i_atomic_load_acquire(&m->state_);
     }
-    free(rec);
+    MEMO_FREE(rec);
     return rc;
 }
 
@@ -1849,7 +1887,10 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
 
 static inline int memo_release(memo_lease_t *lease)
 {
-    if (!lease || lease->magic_ != MEMO_I_LEASE_MAGIC || !lease->m_)
+    if (!lease || lease->magic_ != MEMO_I_LEASE_MAGIC)
+        return EINVAL;
+    MEMO_ASSERT(lease->m_ != NULL); /* a held lease names its cell */
+    if (!lease->m_)
         return EINVAL;
     memo_t *m = lease->m_;
     uint32_t e = lease->epoch_;

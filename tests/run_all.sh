@@ -45,6 +45,7 @@ suites=(
   "lease|tests/test_lease.c"
   "limits|tests/test_limits.c"
   "cancel|tests/test_cancel.c"
+  "overrides|tests/test_overrides.c"
   "kinds|tests/test_typed_kinds.c"
   "nongnu|tests/test_nongnu.c"
 )
