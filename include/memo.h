@@ -622,16 +622,8 @@ static inline int memo_release(memo_lease_t *lease);
  *   before BUSY->READY and cleared after READY->BUSY).
  */
 
-#define MEMO_I_EMPTY 0u
-#define MEMO_I_BUSY 1u
-#define MEMO_I_READY 2u
-#define MEMO_I_FAILED 3u
-#define MEMO_I_PHASE 3u
-#define MEMO_I_WAITERS 4u
-#define MEMO_I_GEN_ONE 8u
-#define MEMO_I_GEN(s) ((s) >> 3)
-/* The next generation's state word with the given phase, WAITERS clear. */
-#define MEMO_I_NEXT(s, phase) ((((s) & ~7u) + MEMO_I_GEN_ONE) | (phase))
+/* >>memo:platform -- clocks, threads, processes, cancellation: what the
+ * protocol below stands on. */
 
 #ifndef MEMO_NOW_NS
 #define MEMO_NOW_NS() memo_i_mono_ns_()
@@ -728,6 +720,61 @@ MEMO_I_SHARED MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 #endif
 
+/* The thread that called fork(), as this (child) process knows it: written by
+ * the child handler below, in the child, before any other thread of the child
+ * exists.  A cell whose owner is that thread -- a constructor that forked --
+ * is owned by a live thread in the child too: it is not taken over. */
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED _Atomic(uint64_t) memo_i_forker_tid_v1_;
+MEMO_I_SHARED _Atomic(uint32_t) memo_i_forker_pid_v1_;
+#else
+static _Atomic(uint64_t) memo_i_forker_tid_v1_;
+static _Atomic(uint32_t) memo_i_forker_pid_v1_;
+#endif
+
+/* Cancellation.  Every step of memo that must not be cut in two (a claim and
+ * its cleanup handler, the end of a busy period, the retired-list lock, a
+ * published wait) runs with the cancellation TYPE set to deferred, and the
+ * caller's own type is back in force around its constructor and destructor
+ * and on return.  memo's steps contain no cancellation point (the futex wait
+ * is none; the MEMO_NO_FUTEX condvar wait disables cancellation itself), so
+ * a deferred cancel waits for the caller's next cancellation point and an
+ * asynchronous one acts when its type comes back, outside memo's steps.  The
+ * type, not the state: glibc's SIGCANCEL handler (2.36) acts on a signal sent
+ * while the thread was async-cancelable once the type is still asynchronous,
+ * even if the state was set to disabled meanwhile -- measured here, 1 cancel
+ * in ~100 still cut a section that only disabled the state.
+ * pthread_setcanceltype is async-cancel-safe (POSIX).  Not covered, for cost
+ * (a pair of calls is ~20 ns, more than the operation): the pin of
+ * memo_acquire and the unpin of memo_release on the current epoch, single
+ * atomic operations whose cut can leak one lease (the value is then never
+ * destroyed), never hang. */
+static inline int memo_i_nocancel_(void)
+{
+    int type;
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+    return type;
+}
+
+static inline void memo_i_recancel_(int type)
+{
+    pthread_setcanceltype(type, NULL);
+}
+
+/* >>memo:state -- the state word, the other words of the cell, the retired
+ * list (data, in the order the rest of this file uses them). */
+
+#define MEMO_I_EMPTY 0u
+#define MEMO_I_BUSY 1u
+#define MEMO_I_READY 2u
+#define MEMO_I_FAILED 3u
+#define MEMO_I_PHASE 3u
+#define MEMO_I_WAITERS 4u
+#define MEMO_I_GEN_ONE 8u
+#define MEMO_I_GEN(s) ((s) >> 3)
+/* The next generation's state word with the given phase, WAITERS clear. */
+#define MEMO_I_NEXT(s, phase) ((((s) & ~7u) + MEMO_I_GEN_ONE) | (phase))
+
 /* flags_: the generators' static flags (bits 0-7, written by the initializer
  * only) and the pid of the latest claimer (bits 8-31).  The pid lives in a
  * word that every header version has (instead of a new member) so that the
@@ -757,33 +804,70 @@ static inline void memo_i_set_claimer_(memo_t *m)
     memo_i_atomic_store_relaxed(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m));
 }
 
-/* The thread that called fork(), as this (child) process knows it: written by
- * the child handler below, in the child, before any other thread of the child
- * exists.  A cell whose owner is that thread -- a constructor that forked --
- * is owned by a live thread in the child too: it is not taken over. */
-#ifdef MEMO_I_SHARED
-MEMO_I_SHARED _Atomic(uint64_t) memo_i_forker_tid_v1_;
-MEMO_I_SHARED _Atomic(uint32_t) memo_i_forker_pid_v1_;
-#else
-static _Atomic(uint64_t) memo_i_forker_tid_v1_;
-static _Atomic(uint32_t) memo_i_forker_pid_v1_;
-#endif
+/* fail_'s generation field when no failure record is current: never equal to
+ * a 29-bit generation. */
+#define MEMO_I_FAIL_NONE 0xffffffffu
 
-/* 1 if the BUSY cell's owner is a thread of another process: this process is
- * a child forked while it ran.  0 also when no pid is recorded (a claim by an
- * older header: assumed alive, as that header assumed), and when the owner is
- * the thread that forked (it goes on in the child). */
-static inline int memo_i_owner_elsewhere_(memo_t *m)
+/* --- leases ----------------------------------------------------------------
+ *
+ * leases_ = (epoch << 32) | count.  The epoch names the cell's current value
+ * (it changes only when a value is detached, by the BUSY owner); count is the
+ * number of leases taken on it.  A value detached while leased goes to the
+ * retired_ list (guarded by rlock_) with the number of its leases; the release
+ * that brings that number to zero destroys it.  See docs/DESIGN.md, "Leases".
+ */
+#define MEMO_I_LEASE_MAGIC 0x6c656173u    /* "leas" */
+#define MEMO_I_BIAS ((int64_t)1 << 40)    /* > any 32-bit count of releases */
+#define MEMO_I_LEASE_MAX 0x80000000u      /* leases on one value, at most */
+
+typedef struct memo_i_retired {
+    struct memo_i_retired *next;
+    void *value;
+    int64_t count;        /* leases not yet released (+ MEMO_I_BIAS until the
+                             detacher has added its count); guarded by rlock_ */
+    uint32_t epoch;
+} memo_i_retired_t;
+
+static inline void memo_i_rlock_(memo_t *m)
 {
-    uint32_t p = memo_i_claimer_(m), me = memo_i_pid_();
-    if (p == 0 || p == me)
-        return 0;
-    /* relaxed (all): the forker record was written before this process had
-     * any other thread; owner_ was stored by the owner before it forked. */
-    return !(memo_i_atomic_load_relaxed(&memo_i_forker_pid_v1_) == me &&
-             memo_i_atomic_load_relaxed(&m->owner_) ==
-                 memo_i_atomic_load_relaxed(&memo_i_forker_tid_v1_));
+    const uint32_t me = memo_i_pid_();
+    uint32_t cur = 0;
+    for (;;) {
+        /* acquire: a holder sees everything earlier holders wrote under the
+         * lock.  The lock word is the holder's pid: a holder of another
+         * process is one a fork() copied mid-section, gone here; we take the
+         * lock from it (each section leaves the list consistent after every
+         * single store, so the copy is a valid list). */
+        if (memo_i_atomic_cas_weak_acquire_relaxed(&m->rlock_, &cur, me))
+            return;
+        if (cur != 0 && cur != me)
+            continue; /* retry the CAS from the dead holder's word */
+        /* The sections are a few pointer operations; waiting yields. */
+        sched_yield();
+        cur = 0;
+    }
 }
+
+static inline void memo_i_runlock_(memo_t *m)
+{
+    /* release: publishes the section's writes to the next holder. */
+    memo_i_atomic_store_release(&m->rlock_, 0);
+}
+
+/* The link (list head or a record's next) that points at the retired record
+ * of epoch e, or at the terminating NULL if there is none; rlock_ held.
+ * Epochs are unique, so this finds a record both for its releases and for
+ * its detacher's unlink. */
+static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
+{
+    memo_i_retired_t **pp = &m->retired_;
+    while (*pp && (*pp)->epoch != e)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* >>memo:wait -- sleeping on the state word and waking (futex, park table),
+ * fork handling of the shared tables, cycle detection before a sleep. */
 
 /* --- sleeping and waking ---------------------------------------------------
  *
@@ -1001,47 +1085,6 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
 }
 #endif
 
-/* fail_'s generation field when no failure record is current: never equal to
- * a 29-bit generation. */
-#define MEMO_I_FAIL_NONE 0xffffffffu
-
-/* Ends a BUSY period: installs `next` (a MEMO_I_NEXT word, WAITERS clear) and
- * wakes the sleepers if the old word said there were any.  Used as is only by
- * memo_reset of a FAILED cell, which keeps the failure record current for
- * the waiters of that failure; every other end goes through
- * memo_i_end_busy_. */
-static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next);
-
-/* As memo_i_end_busy_keep_, and a period that does not end in FAILED makes
- * the failure record stale (its error stays for memo_stats), so that a
- * waiter can match a record only against the period that wrote it, never
- * against one 2^29 generations later. */
-static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
-{
-    if ((next & MEMO_I_PHASE) != MEMO_I_FAILED) {
-        /* relaxed: only the owner writes fail_; published by the exchange. */
-        uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
-        if ((uint32_t)(f >> 32) != MEMO_I_FAIL_NONE)
-            memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
-    }
-    memo_i_end_busy_keep_(m, next);
-}
-
-static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
-{
-    /* the owner ends its own period (relaxed: our own write) */
-    MEMO_ASSERT(memo_i_atomic_load_relaxed(&m->owner_) == memo_i_self_());
-    MEMO_ASSERT((next & (MEMO_I_PHASE | MEMO_I_WAITERS)) != MEMO_I_BUSY);
-    memo_i_atomic_store_relaxed(&m->owner_, 0); /* only read by
-        the owner's own thread for EDEADLK; see memo_i_get_slow_ */
-    /* release: publishes slot_, fail_ and the stats written by the owner to
-     * every thread that acquires state_ afterwards (waiters, next owner). */
-    uint32_t old = memo_i_atomic_exchange_release(&m->state_, next);
-    MEMO_ASSERT((old & MEMO_I_PHASE) == MEMO_I_BUSY); /* a busy period ends */
-    if (old & MEMO_I_WAITERS)
-        memo_i_wake_(&m->state_);
-}
-
 /* --- dependency cycles across threads ----------------------------------------
  *
  * Thread 1 builds A, whose constructor gets B; thread 2 builds B, whose
@@ -1190,53 +1233,24 @@ static inline int memo_i_sleep_on_(memo_t *m, uint32_t s, uint64_t deadline)
     }
 }
 
-/* Cancellation.  Every step of memo that must not be cut in two (a claim and
- * its cleanup handler, the end of a busy period, the retired-list lock, a
- * published wait) runs with the cancellation TYPE set to deferred, and the
- * caller's own type is back in force around its constructor and destructor
- * and on return.  memo's steps contain no cancellation point (the futex wait
- * is none; the MEMO_NO_FUTEX condvar wait disables cancellation itself), so
- * a deferred cancel waits for the caller's next cancellation point and an
- * asynchronous one acts when its type comes back, outside memo's steps.  The
- * type, not the state: glibc's SIGCANCEL handler (2.36) acts on a signal sent
- * while the thread was async-cancelable once the type is still asynchronous,
- * even if the state was set to disabled meanwhile -- measured here, 1 cancel
- * in ~100 still cut a section that only disabled the state.
- * pthread_setcanceltype is async-cancel-safe (POSIX).  Not covered, for cost
- * (a pair of calls is ~20 ns, more than the operation): the pin of
- * memo_acquire and the unpin of memo_release on the current epoch, single
- * atomic operations whose cut can leak one lease (the value is then never
- * destroyed), never hang. */
-static inline int memo_i_nocancel_(void)
-{
-    int type;
-    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
-    return type;
-}
+/* >>memo:claim -- becoming a cell's owner: the claim, EDEADLK, the take-over
+ * of a cell whose owner is in another process. */
+static inline void memo_i_end_busy_(memo_t *m, uint32_t next);
 
-static inline void memo_i_recancel_(int type)
+/* 1 if the BUSY cell's owner is a thread of another process: this process is
+ * a child forked while it ran.  0 also when no pid is recorded (a claim by an
+ * older header: assumed alive, as that header assumed), and when the owner is
+ * the thread that forked (it goes on in the child). */
+static inline int memo_i_owner_elsewhere_(memo_t *m)
 {
-    pthread_setcanceltype(type, NULL);
-}
-
-/* The cleanup handler: the owner's thread was cancelled or exited inside the
- * constructor.  The resource did not fail: back to EMPTY, no error recorded,
- * waiters woken so that one of them takes the construction over. */
-typedef struct memo_i_attempt {
-    memo_t *m;
-    uint32_t busy;   /* the BUSY word we installed (without WAITERS) */
-} memo_i_attempt_t;
-
-static inline void memo_i_abandon_(void *p)
-{
-    memo_i_attempt_t *a = (memo_i_attempt_t *)p;
-    memo_i_end_busy_(a->m, MEMO_I_NEXT(a->busy, MEMO_I_EMPTY));
-}
-
-static inline void memo_i_count_(_Atomic(uint32_t) *c)
-{
-    /* relaxed: statistics only, no ordering needed. */
-    memo_i_atomic_fetch_add_relaxed(c, 1);
+    uint32_t p = memo_i_claimer_(m), me = memo_i_pid_();
+    if (p == 0 || p == me)
+        return 0;
+    /* relaxed (all): the forker record was written before this process had
+     * any other thread; owner_ was stored by the owner before it forked. */
+    return !(memo_i_atomic_load_relaxed(&memo_i_forker_pid_v1_) == me &&
+             memo_i_atomic_load_relaxed(&m->owner_) ==
+                 memo_i_atomic_load_relaxed(&memo_i_forker_tid_v1_));
 }
 
 /* 1 if the calling thread owns the cell right now: a call from the cell's own
@@ -1281,6 +1295,116 @@ static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
     memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
     memo_i_claim_pid_v1_ = memo_i_pid_();
     return 1;
+}
+
+/* The BUSY word s was installed by a thread of another process: this process
+ * is a child forked while that thread constructed or destroyed, and it does
+ * not exist here.  Take the cell over as its owner (one thread wins the CAS),
+ * undo what the dead owner left half done, and end the period: READY if the
+ * slot still holds a value (a destroy that had not cleared it: nothing was
+ * destroyed, the value is intact in this copy), else EMPTY (a construction, or
+ * a destroy past the slot: the value is left to the parent, not destroyed
+ * here).  A record the dead owner listed for the current epoch was a detach
+ * that had not moved the epoch: drop it (its value is in the slot or left to
+ * the parent).  Waiters of this process woken by the end take it from there. */
+static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
+{
+    const uint32_t orig = s;
+    /* The dead owner may have recorded a failure (generation GEN(s)+1) and
+     * been copied before its exchange: make that record stale before our new
+     * word can wake anyone, or a waiter of this process would match it and
+     * return the parent's error (found by tests/model/fork.pml).  relaxed
+     * (both): published by our CAS below (release). */
+    uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
+    if ((uint32_t)(f >> 32) == ((MEMO_I_GEN(s) + 1u) & 0x1fffffffu))
+        memo_i_atomic_cas_relaxed_relaxed(&m->fail_, &f, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
+    memo_i_set_claimer_(m);
+    uint32_t busy;
+    for (;;) {
+        busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
+        /* acq_rel: as memo_i_claim_ (we become the owner). */
+        if (memo_i_atomic_cas_acq_rel_relaxed(&m->state_, &s, busy))
+            break;
+        /* Another thread of this process set WAITERS (it read our pid,
+         * stored above, and took the dead period for ours): try again, or
+         * it would sleep on a period nobody ends (tests/model/fork.pml).
+         * Any other change: someone else took over. */
+        if ((s & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
+            return;
+    }
+    memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
+    memo_i_claim_pid_v1_ = memo_i_pid_();
+    memo_i_rlock_(m);
+    /* relaxed: we are the owner, the only writer of the epoch. */
+    uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
+    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
+    if (r)
+        *pp = r->next;
+    memo_i_runlock_(m);
+    MEMO_FREE(r);
+    /* relaxed: we own the cell. */
+    void *v = memo_i_atomic_load_relaxed(&m->slot_);
+    memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
+}
+
+/* >>memo:construct -- running the constructor, publishing its outcome, ending
+ * the busy period and waking the waiters. */
+
+/* Ends a BUSY period: installs `next` (a MEMO_I_NEXT word, WAITERS clear) and
+ * wakes the sleepers if the old word said there were any.  Used as is only by
+ * memo_reset of a FAILED cell, which keeps the failure record current for
+ * the waiters of that failure; every other end goes through
+ * memo_i_end_busy_. */
+static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next);
+
+/* As memo_i_end_busy_keep_, and a period that does not end in FAILED makes
+ * the failure record stale (its error stays for memo_stats), so that a
+ * waiter can match a record only against the period that wrote it, never
+ * against one 2^29 generations later. */
+static inline void memo_i_end_busy_(memo_t *m, uint32_t next)
+{
+    if ((next & MEMO_I_PHASE) != MEMO_I_FAILED) {
+        /* relaxed: only the owner writes fail_; published by the exchange. */
+        uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
+        if ((uint32_t)(f >> 32) != MEMO_I_FAIL_NONE)
+            memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
+    }
+    memo_i_end_busy_keep_(m, next);
+}
+
+static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
+{
+    /* the owner ends its own period (relaxed: our own write) */
+    MEMO_ASSERT(memo_i_atomic_load_relaxed(&m->owner_) == memo_i_self_());
+    MEMO_ASSERT((next & (MEMO_I_PHASE | MEMO_I_WAITERS)) != MEMO_I_BUSY);
+    memo_i_atomic_store_relaxed(&m->owner_, 0); /* only read by
+        the owner's own thread for EDEADLK; see memo_i_get_slow_ */
+    /* release: publishes slot_, fail_ and the stats written by the owner to
+     * every thread that acquires state_ afterwards (waiters, next owner). */
+    uint32_t old = memo_i_atomic_exchange_release(&m->state_, next);
+    MEMO_ASSERT((old & MEMO_I_PHASE) == MEMO_I_BUSY); /* a busy period ends */
+    if (old & MEMO_I_WAITERS)
+        memo_i_wake_(&m->state_);
+}
+
+/* The cleanup handler: the owner's thread was cancelled or exited inside the
+ * constructor.  The resource did not fail: back to EMPTY, no error recorded,
+ * waiters woken so that one of them takes the construction over. */
+typedef struct memo_i_attempt {
+    memo_t *m;
+    uint32_t busy;   /* the BUSY word we installed (without WAITERS) */
+} memo_i_attempt_t;
+
+static inline void memo_i_abandon_(void *p)
+{
+    memo_i_attempt_t *a = (memo_i_attempt_t *)p;
+    memo_i_end_busy_(a->m, MEMO_I_NEXT(a->busy, MEMO_I_EMPTY));
+}
+
+static inline void memo_i_count_(_Atomic(uint32_t) *c)
+{
+    /* relaxed: statistics only, no ordering needed. */
+    memo_i_atomic_fetch_add_relaxed(c, 1);
 }
 
 /* The calling thread owns the cell (state BUSY word `busy`): run the
@@ -1356,7 +1480,7 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
     return 0;
 }
 
-static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s);
+/* >>memo:get -- the slow path of every getter. */
 
 /* The slow path's two outcomes, as values (no macro hides a return). */
 static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
@@ -1463,113 +1587,8 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
     return r.err;
 }
 
-/* --- leases ----------------------------------------------------------------
- *
- * leases_ = (epoch << 32) | count.  The epoch names the cell's current value
- * (it changes only when a value is detached, by the BUSY owner); count is the
- * number of leases taken on it.  A value detached while leased goes to the
- * retired_ list (guarded by rlock_) with the number of its leases; the release
- * that brings that number to zero destroys it.  See docs/DESIGN.md, "Leases".
- */
-#define MEMO_I_LEASE_MAGIC 0x6c656173u    /* "leas" */
-#define MEMO_I_BIAS ((int64_t)1 << 40)    /* > any 32-bit count of releases */
-#define MEMO_I_LEASE_MAX 0x80000000u      /* leases on one value, at most */
-
-typedef struct memo_i_retired {
-    struct memo_i_retired *next;
-    void *value;
-    int64_t count;        /* leases not yet released (+ MEMO_I_BIAS until the
-                             detacher has added its count); guarded by rlock_ */
-    uint32_t epoch;
-} memo_i_retired_t;
-
-static inline void memo_i_rlock_(memo_t *m)
-{
-    const uint32_t me = memo_i_pid_();
-    uint32_t cur = 0;
-    for (;;) {
-        /* acquire: a holder sees everything earlier holders wrote under the
-         * lock.  The lock word is the holder's pid: a holder of another
-         * process is one a fork() copied mid-section, gone here; we take the
-         * lock from it (each section leaves the list consistent after every
-         * single store, so the copy is a valid list). */
-        if (memo_i_atomic_cas_weak_acquire_relaxed(&m->rlock_, &cur, me))
-            return;
-        if (cur != 0 && cur != me)
-            continue; /* retry the CAS from the dead holder's word */
-        /* The sections are a few pointer operations; waiting yields. */
-        sched_yield();
-        cur = 0;
-    }
-}
-
-static inline void memo_i_runlock_(memo_t *m)
-{
-    /* release: publishes the section's writes to the next holder. */
-    memo_i_atomic_store_release(&m->rlock_, 0);
-}
-
-/* The link (list head or a record's next) that points at the retired record
- * of epoch e, or at the terminating NULL if there is none; rlock_ held.
- * Epochs are unique, so this finds a record both for its releases and for
- * its detacher's unlink. */
-static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
-{
-    memo_i_retired_t **pp = &m->retired_;
-    while (*pp && (*pp)->epoch != e)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-/* The BUSY word s was installed by a thread of another process: this process
- * is a child forked while that thread constructed or destroyed, and it does
- * not exist here.  Take the cell over as its owner (one thread wins the CAS),
- * undo what the dead owner left half done, and end the period: READY if the
- * slot still holds a value (a destroy that had not cleared it: nothing was
- * destroyed, the value is intact in this copy), else EMPTY (a construction, or
- * a destroy past the slot: the value is left to the parent, not destroyed
- * here).  A record the dead owner listed for the current epoch was a detach
- * that had not moved the epoch: drop it (its value is in the slot or left to
- * the parent).  Waiters of this process woken by the end take it from there. */
-static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
-{
-    const uint32_t orig = s;
-    /* The dead owner may have recorded a failure (generation GEN(s)+1) and
-     * been copied before its exchange: make that record stale before our new
-     * word can wake anyone, or a waiter of this process would match it and
-     * return the parent's error (found by tests/model/fork.pml).  relaxed
-     * (both): published by our CAS below (release). */
-    uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
-    if ((uint32_t)(f >> 32) == ((MEMO_I_GEN(s) + 1u) & 0x1fffffffu))
-        memo_i_atomic_cas_relaxed_relaxed(&m->fail_, &f, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
-    memo_i_set_claimer_(m);
-    uint32_t busy;
-    for (;;) {
-        busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
-        /* acq_rel: as memo_i_claim_ (we become the owner). */
-        if (memo_i_atomic_cas_acq_rel_relaxed(&m->state_, &s, busy))
-            break;
-        /* Another thread of this process set WAITERS (it read our pid,
-         * stored above, and took the dead period for ours): try again, or
-         * it would sleep on a period nobody ends (tests/model/fork.pml).
-         * Any other change: someone else took over. */
-        if ((s & ~MEMO_I_WAITERS) != (orig & ~MEMO_I_WAITERS))
-            return;
-    }
-    memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
-    memo_i_claim_pid_v1_ = memo_i_pid_();
-    memo_i_rlock_(m);
-    /* relaxed: we are the owner, the only writer of the epoch. */
-    uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
-    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
-    if (r)
-        *pp = r->next;
-    memo_i_runlock_(m);
-    MEMO_FREE(r);
-    /* relaxed: we own the cell. */
-    void *v = memo_i_atomic_load_relaxed(&m->slot_);
-    memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
-}
+/* >>memo:destroy -- taking a value out of the cell: detach (leases decide who
+ * destroys it), reset, invalidate. */
 
 /* The owner (BUSY) has just taken value v out of slot_: moves the cell to the
  * next epoch and hands v's leases, if any, to rec.  Returns 1 if v has no
@@ -1614,56 +1633,6 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
         return 0;
     MEMO_FREE(rec);
     return 1;
-}
-
-/* Gives back one lease taken in epoch e.  0, or EINVAL if no lease of that
- * epoch is outstanding (a lease released twice through a copy). */
-static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
-{
-    int cs = memo_i_nocancel_();
-    memo_i_rlock_(m);
-    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
-    if (!r) {
-        memo_i_runlock_(m);
-        memo_i_recancel_(cs);
-        return EINVAL;
-    }
-    int64_t left = --r->count;
-    MEMO_ASSERT(left >= 0); /* never more releases than leases */
-    void *v = NULL;
-    if (left == 0) {
-        *pp = r->next;
-        v = r->value; /* under the lock: once we unlock, r is ours only at 0 */
-    }
-    memo_i_runlock_(m);
-    if (left == 0)
-        MEMO_FREE(r); /* before the destructor, which may exit the thread */
-    memo_i_recancel_(cs);
-    if (left == 0 && m->dtor) {
-        /* The last lease on a detached value: destroy it here, in the
-         * releasing thread, outside the lock and outside any busy period of
-         * the cell: it may overlap the cell's constructor or another
-         * deferred destructor (docs/DESIGN.md, 6a: a release never waits). */
-        m->dtor(m->arg, v);
-    }
-    return 0;
-}
-
-static inline int memo_i_unpin_(memo_t *m, uint32_t e)
-{
-    /* acquire: if we see a later epoch, its detacher's record is listed
-     * (release in memo_i_detach_'s exchange). */
-    uint64_t cur = memo_i_atomic_load_acquire(&m->leases_);
-    while ((uint32_t)(cur >> 32) == e) {
-        if ((uint32_t)cur == 0)
-            return EINVAL; /* no lease outstanding: released twice */
-        /* release: our uses of the value happen-before its destruction (the
-         * detacher's acq_rel exchange reads this or a later value).
-         * acquire on failure: as the load above. */
-        if (memo_i_atomic_cas_weak_release_acquire(&m->leases_, &cur, cur - 1))
-            return 0;
-    }
-    return memo_i_unpin_retired_(m, e);
 }
 
 /* Takes a READY cell into BUSY (the caller becomes owner), clears the slot,
@@ -1834,6 +1803,58 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
     return rc;
 }
 
+/* >>memo:leases -- pinning a value: acquire, release, deferred destruction. */
+
+/* Gives back one lease taken in epoch e.  0, or EINVAL if no lease of that
+ * epoch is outstanding (a lease released twice through a copy). */
+static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
+{
+    int cs = memo_i_nocancel_();
+    memo_i_rlock_(m);
+    memo_i_retired_t **pp = memo_i_link_of_(m, e), *r = *pp;
+    if (!r) {
+        memo_i_runlock_(m);
+        memo_i_recancel_(cs);
+        return EINVAL;
+    }
+    int64_t left = --r->count;
+    MEMO_ASSERT(left >= 0); /* never more releases than leases */
+    void *v = NULL;
+    if (left == 0) {
+        *pp = r->next;
+        v = r->value; /* under the lock: once we unlock, r is ours only at 0 */
+    }
+    memo_i_runlock_(m);
+    if (left == 0)
+        MEMO_FREE(r); /* before the destructor, which may exit the thread */
+    memo_i_recancel_(cs);
+    if (left == 0 && m->dtor) {
+        /* The last lease on a detached value: destroy it here, in the
+         * releasing thread, outside the lock and outside any busy period of
+         * the cell: it may overlap the cell's constructor or another
+         * deferred destructor (docs/DESIGN.md, 6a: a release never waits). */
+        m->dtor(m->arg, v);
+    }
+    return 0;
+}
+
+static inline int memo_i_unpin_(memo_t *m, uint32_t e)
+{
+    /* acquire: if we see a later epoch, its detacher's record is listed
+     * (release in memo_i_detach_'s exchange). */
+    uint64_t cur = memo_i_atomic_load_acquire(&m->leases_);
+    while ((uint32_t)(cur >> 32) == e) {
+        if ((uint32_t)cur == 0)
+            return EINVAL; /* no lease outstanding: released twice */
+        /* release: our uses of the value happen-before its destruction (the
+         * detacher's acq_rel exchange reads this or a later value).
+         * acquire on failure: as the load above. */
+        if (memo_i_atomic_cas_weak_release_acquire(&m->leases_, &cur, cur - 1))
+            return 0;
+    }
+    return memo_i_unpin_retired_(m, e);
+}
+
 static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
 {
     if (!lease)
@@ -1899,6 +1920,8 @@ static inline int memo_release(memo_lease_t *lease)
     lease->magic_ = 0;
     return memo_i_unpin_(m, e);
 }
+
+/* >>memo:stats -- the counters. */
 
 static inline memo_stats_t memo_stats(const memo_t *m)
 {
