@@ -3,6 +3,33 @@
  * Version 0.1.0.  One header, no dependencies beyond <stdatomic.h> and pthreads.
  * License: MIT (see the end of this file).
  *
+ * CONTENTS  (each part starts with a tag: grep '>>memo:NAME')
+ *   The manual (this comment)
+ *     WHAT IT IS, COMPILE-TIME OPTIONS, THREAD SAFETY AND MEMORY ORDERING,
+ *     ERRORS, LIMITS
+ *   The API
+ *     >>memo:types      memo_t, MEMO_INIT, memo_stats_t, MEMO_ENOVALUE
+ *     >>memo:api        memo_get, memo_get_timed, memo_peek, memo_reset,
+ *                       memo_invalidate, memo_stats, leases (memo_acquire,
+ *                       memo_invalidate_lease, memo_release); it opens with
+ *       >>memo:overrides  MEMO_MALLOC/MEMO_FREE, MEMO_ASSERT
+ *       >>memo:atomics    the atomic wrappers every operation goes through
+ *     >>memo:typed-api  MEMOIZE, MEMOIZE_PTR, MEMOIZE_INPLACE, MEMO_DECLARE,
+ *                       MEMOIZE_VALUE
+ *   The internals, in the order of a value's life
+ *     >>memo:platform   clocks, threads, processes, cancellation
+ *     >>memo:state      the state word, the other words, the retired list
+ *     >>memo:wait       sleeping and waking, fork of the shared tables, cycles
+ *     >>memo:claim      becoming the owner; EDEADLK; fork take-over
+ *     >>memo:construct  the constructor, publication, end of busy, wake
+ *     >>memo:get        the slow path
+ *     >>memo:destroy    detach, reset, invalidate
+ *     >>memo:leases     acquire, release, deferred destruction
+ *     >>memo:stats      the counters
+ *     >>memo:typed      the generators' trampolines and in-place values
+ *   docs/DESIGN.md holds the state machine, the memory-ordering argument and
+ *   the proofs; docs/API.md the reference tables.
+ *
  * ==========================================================================
  * WHAT IT IS
  * ==========================================================================
@@ -140,6 +167,37 @@
  *   anything else  the constructor's own return value, passed through
  *                unchanged (to its caller and to every caller that waited on
  *                that attempt)
+ *
+ * ==========================================================================
+ * LIMITS  (every counter's width and wrap: docs/DESIGN.md section 12)
+ * ==========================================================================
+ *   generation   29 bits, +1 per busy period.  Harmless at the wrap: a
+ *                failure record matches only the period that wrote it, and
+ *                invalidate re-checks its value after claiming.
+ *   lease epoch  32 bits, +1 per detach; an epoch still held by a leased,
+ *                detached value is skipped, never reused.
+ *   leases       at most 2^31 on one value (then EOVERFLOW).
+ *   statistics   32-bit counters; they wrap silently.
+ *   timeouts     a long in ms; over 2^53 ms means "no limit".  Deadlines run on
+ *                CLOCK_MONOTONIC.
+ *   pids         24 bits in a cell (Linux pids are below 2^22).  A pid reused
+ *                by a descendant of a process that died while owning a cell
+ *                is not told apart (theoretical).
+ *   cycles       detected across at most 16 cells and 128 sleeping threads;
+ *                beyond that, no detection (never a false EDEADLK).
+ *   longjmp      out of a constructor or destructor: undetectable, leaves
+ *                the cell BUSY forever.  Don't.  Likewise a C++ exception
+ *                through a constructor called from a C unit (catch it).
+ *   cancellation asynchronous cancel inside memo_acquire/memo_release may leak
+ *                a lease (the value is then never destroyed); nowhere else.
+ *   T            MEMOIZE: any complete object type with top-level qualifiers
+ *                (dropped: U is T unqualified), arrays, function pointers;
+ *                not _Atomic T, not qualified arrays, not at block scope; in
+ *                C++ a trivially copyable T.  A NULL pointer value cannot be
+ *                memoized (MEMO_ENOVALUE).
+ *   size         memo_t is 120 bytes (104 on i386); in-place values add
+ *                sizeof(T) rounded up to words, and twice sizeof(T) of stack
+ *                in the thread that builds one.
  */
 #ifndef MEMO_H
 #define MEMO_H
@@ -178,7 +236,8 @@ extern "C" {
 #define MEMO_I_ZERO
 #endif
 
-/* ==========================================================================
+/* >>memo:types
+ * ==========================================================================
  * PUBLIC TYPES
  * ========================================================================== */
 
@@ -288,7 +347,8 @@ typedef struct memo_stats {
 #define MEMO_ENOVALUE EPROTO
 #endif
 
-/* ==========================================================================
+/* >>memo:api
+ * ==========================================================================
  * THE CELL API
  * ========================================================================== */
 
@@ -530,7 +590,8 @@ static inline int memo_invalidate_lease(memo_lease_t *lease);
  *  a lease that is not held (released twice, never acquired). */
 static inline int memo_release(memo_lease_t *lease);
 
-/* ==========================================================================
+/* >>memo:typed-api
+ * ==========================================================================
  * TYPED GENERATORS
  * ========================================================================== */
 
@@ -1942,7 +2003,7 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     return st;
 }
 
-/* --- typed generators ------------------------------------------------------
+/* >>memo:typed --- typed generators ---------------------------------------
  *
  * A pointer T lives in the slot itself (invalidate by pointer, leases).  Any
  * other T lives "in place": in a static array of atomic words next to the
