@@ -270,7 +270,7 @@ typedef struct memo {
     _Atomic(uint32_t) state_ MEMO_I_ZERO;   /* phase | WAITERS | generation, see below */
     _Atomic(uint32_t) flags_ MEMO_I_ZERO;   /* bits 0-7: MEMO_I_F_* (set by MEMOIZE, never
                                                changed); bits 8-31: the pid of the latest
-                                               claimer (fork), see memo_i_set_claimer_ */
+                                               claimer (fork); both in >>memo:state */
 
     /* --- configuration (positional in MEMO_INIT) ----------------------- */
     memo_ctor_fn ctor MEMO_I_ZERO;          /* builds the value; required */
