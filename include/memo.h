@@ -2135,6 +2135,25 @@ static inline void memo_i_words_own_(_Atomic(uintptr_t) *buf, void *dst, size_t 
     }
 }
 
+/* Copies a validated word copy out to the caller, word by word: one
+ * word-sized store per word read, so the words can stay in registers (a
+ * single memcpy of the whole copy became a 16-byte load of the two 8-byte
+ * stack stores just made, which the CPU cannot forward: 7.8 ns a get instead
+ * of 1). */
+static MEMO_I_INLINE void memo_i_words_copy_(void *out, const uintptr_t *w, size_t size)
+{
+    for (size_t i = 0; i * MEMO_I_WORD_ < size; i++) {
+        size_t left = size - i * MEMO_I_WORD_;
+        uintptr_t x = w[i];
+#if defined(__GNUC__) || defined(__clang__)
+        /* a register the optimizer cannot see through: the stores stay one
+         * per word (the SLP vectorizer otherwise merges them back) */
+        __asm__("" : "+r"(x));
+#endif
+        memcpy((char *)out + i * MEMO_I_WORD_, &x, left < MEMO_I_WORD_ ? left : MEMO_I_WORD_);
+    }
+}
+
 /* Reader: copies the n words of a READY cell into dst.  1 if the copy is
  * one value (the cell stayed READY in the same generation throughout), 0 if
  * the cell is not READY or changed meanwhile (dst is then garbage). */
@@ -2256,7 +2275,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
             uintptr_t w_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
             if (MEMO_I_LIKELY(out != NULL && memo_i_words_get_(&name##_memo, name##_memo_words_, \
                                                                w_, (is_ptr) ? 1 : MEMO_I_NWORDS(T)))) { \
-                memcpy(out, w_, sizeof(T)); \
+                memo_i_words_copy_(out, w_, sizeof(T)); \
                 return 0; \
             } \
             return memo_i_words_out_(&name##_memo, name##_memo_words_, w_, \
