@@ -13,11 +13,14 @@
 # mostly sleep).  Last line: "liveness: N passed, N failed, N skipped", then,
 # if any failed, "liveness failed: CONFIG/PROGRAM/CASE ...".  Exit 0 iff
 # nothing failed.
+# LIVENESS_INCLUDE=DIR builds against DIR/memo.h instead of include/memo.h
+# (e.g. an older header, to see which cases fail on it).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=build/liveness
 WARN="-Wall -Wextra -Wpedantic -Werror"
 L=tests/liveness
+INC=${LIVENESS_INCLUDE:-include}
 all_configs=(
   "gcc-O2|gcc|-std=c11 -O2"
   "gcc-O2-nofutex|gcc|-std=c11 -O2 -DMEMO_NO_FUTEX"
@@ -44,12 +47,12 @@ build_config() { # name cc flags dir
   mkdir -p "$d"
   for p in cycle fork timeout realclock; do
     # shellcheck disable=SC2086
-    $cc $flags $WARN -Iinclude "$L/$p.c" -o "$d/$p" -pthread 2>"$d/$p.build.log" &
+    $cc $flags $WARN -I"$INC" "$L/$p.c" -o "$d/$p" -pthread 2>"$d/$p.build.log" &
     pids+=($!)
   done
   if with_link "$name"; then
     # shellcheck disable=SC2086
-    $cc $flags $WARN -Iinclude -I"$L/mix" "$L"/mix/mix_*.c -o "$d/mix" -pthread 2>"$d/mix.build.log" &
+    $cc $flags $WARN -I"$INC" -I"$L/mix" "$L"/mix/mix_*.c -o "$d/mix" -pthread 2>"$d/mix.build.log" &
     pids+=($!)
     for v in hidden hidden-nofutex dlopen dlopen-nofutex; do
       vis=""; nf=""; [ "${v#hidden}" != "$v" ] && vis="-fvisibility=hidden"; [ "${v%nofutex}" != "$v" ] && nf="-DMEMO_NO_FUTEX"
@@ -57,8 +60,8 @@ build_config() { # name cc flags dir
       # shellcheck disable=SC2016  # $ORIGIN is for the dynamic linker
       (
         # shellcheck disable=SC2086
-        $cc $flags $WARN $nf $vis -fPIC -shared -Iinclude "$L/link/liba.c" -o "$d/link-$v/liba.so" -Wl,-soname,liba.so -pthread &&
-        $cc $flags $WARN $nf $vis -fPIC -shared -Iinclude "$L/link/libb.c" -o "$d/link-$v/libb.so" \
+        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" "$L/link/liba.c" -o "$d/link-$v/liba.so" -Wl,-soname,liba.so -pthread &&
+        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" "$L/link/libb.c" -o "$d/link-$v/libb.so" \
             -L"$d/link-$v" -la -Wl,-rpath,'$ORIGIN' -pthread &&
         if [ "$vis" ]; then
           $cc $flags $WARN "$L/link/link_main.c" -o "$d/link-$v/link-$v" -L"$d/link-$v" -la -lb -Wl,-rpath,'$ORIGIN' -pthread

@@ -1,28 +1,34 @@
 /* fork.pml -- a Promela model of what include/memo.h does about fork():
- * the pid_ word, the take-over of a BUSY cell whose owner is in another
- * process (memo_i_take_over_), and the retired-list lock rlock_ that holds
- * its holder's pid (memo_i_rlock_).
+ * the claimer's pid (flags_ bits 8-31, "pid_" below), the take-over of a BUSY
+ * cell whose owner is in another process (memo_i_owner_elsewhere_,
+ * memo_i_take_over_), the forker record of the pthread_atfork child handler
+ * (memo_i_atfork_child_), owner_ and memo_i_owned_by_me_ (EDEADLK), and the
+ * retired-list lock rlock_ that holds its holder's pid (memo_i_rlock_).
  *
  * The cell exists twice: index P is the parent's copy, index C the child's.
  * A fork is a snapshot: one atomic step copies every variable of the parent's
  * cell to the child's and starts the child's threads.  It can happen between
  * any two steps of the parent's threads (the forker is a process of its own,
  * interleaved freely), so every step an owner can be at is covered: before
- * its pid store, between that store and its claim CAS, inside the
- * constructor, after the slot store, between the exchange that ends the
- * period and the wake, inside a destroy (slot cleared, record listed, epoch
- * moved, lock held), ...  The parent's threads do not exist in the child; they
- * go on in the parent, on the parent's copy.  The child's threads stand for
- * the forking thread's continuation and threads it starts.  With
- * -DFORK_IN_CTOR the forking thread is instead a parent thread that calls
- * fork() from inside its constructor: its continuation finishes that
- * constructor in the child too (memo.h's EDEADLK logic supports that case).
+ * its pid store, between that store and its claim CAS, between the CAS and
+ * its owner_ store, inside the constructor, after the slot store, between
+ * the exchange that ends the period and the wake, inside a destroy (slot
+ * cleared, record listed, epoch moved, lock held), ...  The parent's threads
+ * do not exist in the child; they go on in the parent, on the parent's copy.
+ * The child's threads stand for the forking thread's continuation (child
+ * thread 0, whose pthread_t is the forker's) and threads it starts (new
+ * pthread_t values).  With -DFORK_IN_CTOR the forking thread is instead a
+ * parent thread that calls fork() from inside its constructor: its
+ * continuation (cont) makes a recursive get (must be EDEADLK) and finishes
+ * that constructor in the child; the child's other threads must wait for it.
  *
  * Every atomic{} is one atomic instruction of the C code, or one section
- * under rlock_, or the kernel's futex compare-and-sleep.  Memory ordering is
- * not modelled (sequentially consistent interleavings); the release/acquire
- * argument for pid_ is in docs/DESIGN.md.  Not modelled: owner_ and EDEADLK,
- * leases (no lease is ever held, so a detach always destroys at once), time.
+ * under rlock_, or the kernel's futex compare-and-sleep; the relaxed loads of
+ * memo_i_owned_by_me_ and memo_i_owner_elsewhere_ (owner_, the pid, the
+ * forker record) are one step together.  Memory ordering is not modelled
+ * (sequentially consistent interleavings); the release/acquire argument is in
+ * docs/DESIGN.md.  Not modelled: leases (no lease is ever held, so a detach
+ * always destroys at once), time, a claim without a pid (older headers).
  *
  * Checked properties (asserts and spin's invalid-end-state check):
  *   1. every thread of the child ends: none waits forever on a dead owner
@@ -35,28 +41,31 @@
  *      in it whatever the child does;
  *   4. a take-over's pid store before its CAS (which may fail) must not make
  *      a dead owner look alive to another thread of the child: (1) fails if
- *      it does.
+ *      it does;
+ *   5. no get returns EDEADLK except the forking owner's recursive get
+ *      (FORK_IN_CTOR), which must.
  *
  * Results (docs/DESIGN.md section 11, "The fork model"): memo.h as it is
- * passes with one child thread; with two, (4) fails (a take-over CAS lost to
- * WAITERS: both threads sleep forever), and a fork from inside a constructor
- * gives two owners in the child.  With FIX_TAKEOVER and FIX_FAIL every
- * property holds, STRICT_FAIL included; each mutation is caught.
+ * holds every property, STRICT_FAIL included, FORK_IN_CTOR included; each
+ * mutation is caught; TID_REUSE (a child thread with the pthread_t of a dead
+ * parent owner) finds a false EDEADLK (see there).
  *
  * Variants (-D):
- *   FIX_TAKEOVER  the take-over retries its CAS while only WAITERS changed
- *                 (proposed fix; without it the model is memo.h as is)
- *   FIX_FAIL      the take-over first makes a failure record of the dead
- *                 period stale (CAS on fail_), before its pid store (proposed)
  *   STRICT_FAIL   property: a get in the child returns no failure that was
  *                 not published (FAILED) in the parent before the fork
  *   PID_INIT=1    the cell was claimed in the parent before (pid_ = parent)
  *   FORK_IN_CTOR  the forking thread is the owner, inside its constructor
  *   RESET         a parent thread runs memo_reset (destroy, detach, rlock_)
+ *   TID_REUSE     child thread 1 gets parent thread 0's pthread_t (glibc
+ *                 reuses the stacks of threads that vanished in the fork)
  *   mutations: NO_PID_CHECK (a BUSY cell is always waited on), PID_AFTER
  *   (claim and take-over store pid_ after their CAS), NO_DROP (the take-over
  *   keeps a record of the current epoch), NO_STEAL (rlock_ is never taken
- *   from a holder of another process).
+ *   from a holder of another process), and one per fix of defects A-C:
+ *   NO_WAITERS_RETRY (A: one take-over CAS from the word seen, lost if
+ *   another thread set WAITERS), NO_STALE_FAIL (C: the dead period's failure
+ *   record is left current), NO_FORKER (B: the forker record is ignored, a
+ *   cell owned by the forking thread is taken over).
  */
 
 #ifndef NP
@@ -88,6 +97,13 @@
 #define P 0
 #define C 1
 #define PID(p) ((p) + 1)    /* getpid(): 1 parent, 2 child; 0 = never stored */
+/* pthread_t values (0 = none, as owner_): parent thread i has TID(i); the
+ * forker() process FTID, which its continuation, child thread 0, keeps; the
+ * child's other threads are new: NEWTID(k), or with TID_REUSE child thread 1
+ * gets TID(0), the pthread_t of a thread that vanished in the fork */
+#define TID(i) ((i) + 1)
+#define FTID (NT + 1)
+#define NEWTID(k) (NT + 1 + (k))
 
 /* the cell, one copy per process */
 byte phase[2];
@@ -95,7 +111,8 @@ bit  waiters[2];
 byte gen[2];
 byte slot[2];               /* 0 = NULL, else a value id */
 byte fail_gen[2];           /* generation of fail_, NONE = stale */
-byte pidw[2];               /* pid_ */
+byte pidw[2];               /* pid_ (flags_ bits 8-31) */
+byte ownerw[2];             /* owner_: a TID, 0 = none */
 byte rlock[2];              /* rlock_: 0 or the holder's pid */
 byte epoch[2];              /* leases_ >> 32 */
 byte rec[2];                /* the retired list: epoch of the listed record, NONE */
@@ -112,13 +129,15 @@ bit  cancel_left = 1;       /* one constructor of the parent is cancelled */
 byte next_value = 1;        /* value ids are unique across processes */
 byte done[2];
 bit  forked = 0;
+byte fk_tid;                /* the child's forker record (memo_i_forker_tid_v1_);
+                               its pid is the child's: set at the fork */
 
 #define procof(k) ((k) >= NPT)
 #define FG(p, g) ((p) * GENMOD + (g))
 
 inline snapshot() {
     phase[C] = phase[P]; waiters[C] = waiters[P]; gen[C] = gen[P];
-    slot[C] = slot[P]; fail_gen[C] = fail_gen[P]; pidw[C] = pidw[P];
+    slot[C] = slot[P]; fail_gen[C] = fail_gen[P]; pidw[C] = pidw[P]; ownerw[C] = ownerw[P];
     rlock[C] = rlock[P]; epoch[C] = epoch[P]; rec[C] = rec[P];
     live[C] = live[P]; failures_left[C] = failures_left[P];
     k = 0;
@@ -136,6 +155,17 @@ inline snapshot() {
 #endif
     forked = 1
 }
+
+/* memo_i_owned_by_me_ for thread me whose memo_i_claim_pid_v1_ is cpid */
+#define owned_by_me(p, me, cpid) (ownerw[p] == (me) && (pidw[p] == (cpid) || pidw[p] == PID(p)))
+/* memo_i_owner_elsewhere_: a foreign pid, and not the forker's cell (the
+ * record exists in the child only; the parent never sees a foreign pid) */
+#ifdef NO_FORKER
+#define forkers(p, o) 0
+#else
+#define forkers(p, o) (p == C && (o) == fk_tid)
+#endif
+#define owner_elsewhere(p) (pidw[p] != PID(p) && !forkers(p, ownerw[p]))
 
 inline wake_all(p) {
     atomic {
@@ -155,6 +185,13 @@ inline end_busy(p, newphase, keep, bg) {
     :: !keep && newphase != FAILED && fail_gen[p] != NONE -> fail_gen[p] = NONE
     :: else -> skip
     fi;
+#ifdef FIX_END_PID
+    if                                    /* proposed: the forker's continuation */
+    :: pidw[p] != PID(p) -> pidw[p] = PID(p)   /* makes the pid its own first */
+    :: else -> skip
+    fi;
+#endif
+    ownerw[p] = 0;                        /* memo_i_end_busy_keep_: owner_ = 0 */
     atomic {
         assert(owners[p] == 1);
         owners[p]--;
@@ -194,8 +231,8 @@ inline wait_busy(p, id, sg) {
     od
 }
 
-/* memo_i_claim_: pid_ store, then CAS from the non-BUSY word (sp, sg) */
-inline claim(p, sp, sg, won) {
+/* memo_i_claim_: pid_ store, CAS from the non-BUSY word (sp, sg), owner_ */
+inline claim(p, sp, sg, won, me, cpid) {
 #ifndef PID_AFTER
     pidw[p] = PID(p);
 #endif
@@ -206,8 +243,9 @@ inline claim(p, sp, sg, won) {
         fi
     };
 #ifdef PID_AFTER
-    if :: won -> pidw[p] = PID(p) :: else -> skip fi
+    if :: won -> pidw[p] = PID(p) :: else -> skip fi;
 #endif
+    if :: won -> ownerw[p] = me; cpid = PID(p) :: else -> skip fi
 }
 
 /* memo_i_rlock_: CAS from 0, or from a word holding another process's pid */
@@ -222,9 +260,9 @@ inline rlock_acquire(p) {
 }
 
 /* memo_i_take_over_: the BUSY word (sg, sw) seen has pid_ != ours */
-inline take_over(p, sg, sw) {
+inline take_over(p, sg, sw, me, cpid) {
     assert(p == C);                       /* the parent never takes over */
-#ifdef FIX_FAIL
+#ifndef NO_STALE_FAIL
     atomic {                              /* CAS fail_: the dead period's record -> stale */
         if
         :: fail_gen[p] == (sg + 1) % GENMOD -> fail_gen[p] = NONE
@@ -237,7 +275,7 @@ inline take_over(p, sg, sw) {
 #endif
     atomic {
         if
-#ifdef FIX_TAKEOVER
+#ifndef NO_WAITERS_RETRY
         :: phase[p] == BUSY && gen[p] == sg ->          /* CAS loop: retried while only WAITERS changed */
 #else
         :: phase[p] == BUSY && gen[p] == sg && waiters[p] == sw ->   /* one CAS from the word seen */
@@ -251,6 +289,7 @@ inline take_over(p, sg, sw) {
 #ifdef PID_AFTER
         pidw[p] = PID(p);
 #endif
+        ownerw[p] = me; cpid = PID(p);
         rlock_acquire(p);
 #ifndef NO_DROP
         if                                /* drop the record of the current epoch */
@@ -269,9 +308,12 @@ inline take_over(p, sg, sw) {
 }
 
 /* memo_get in process p (thread id): returns a value or an error */
-proctype caller(byte p; byte id; byte gets) {
+proctype caller(byte p; byte id; byte gets; byte me; byte cpid) {
     byte sp, sg, got, n = 0, old_w, k;
-    bit sw, won;
+    bit sw, won, edeadlk;
+#ifdef FIX_END_PID
+    byte o;
+#endif
     do
     :: n == gets -> break
     :: else ->
@@ -291,7 +333,7 @@ again:
             :: else -> n++
             fi
         :: sp == EMPTY || sp == FAILED ->
-            claim(p, sp, sg, won);
+            claim(p, sp, sg, won, me, cpid);
             if
             :: !won -> goto again
             :: else -> skip
@@ -304,10 +346,11 @@ again:
                 atomic {
                     snapshot();
                     owners[C] = 1; in_owner[C] = 1;     /* its continuation */
-                    run cont(sg);
+                    fk_tid = me;                        /* memo_i_atfork_child_ */
+                    run cont(sg, me, cpid);
                     k = 1;
                     do
-                    :: k < NC -> run caller(C, NPT + k, 1); k++
+                    :: k < NC -> run caller(C, NPT + k, 1, NEWTID(k), 0); k++
                     :: else -> break
                     od
                 }
@@ -335,11 +378,26 @@ again:
                 break
             fi
         :: sp == BUSY ->
-#ifndef NO_PID_CHECK
+#ifdef FIX_END_PID
+            o = ownerw[p];              /* proposed: owner_ loaded (acquire) before the pid */
             if
-            :: pidw[p] != PID(p) ->                     /* relaxed load of pid_ */
-                take_over(p, sg, sw);
+            :: o == me && (pidw[p] == cpid || pidw[p] == PID(p)) ->
+                edeadlk = 1; assert(!edeadlk)
+            :: !(o == me && (pidw[p] == cpid || pidw[p] == PID(p))) &&
+               pidw[p] != PID(p) && !forkers(p, o) ->
+                take_over(p, sg, sw, me, cpid);
                 goto again
+            :: else -> skip
+            fi;
+#else
+            if                          /* memo_i_owned_by_me_, memo_i_owner_elsewhere_ */
+            :: owned_by_me(p, me, cpid) ->
+                edeadlk = 1; assert(!edeadlk)     /* a caller is never in its own ctor */
+#ifndef NO_PID_CHECK
+            :: !owned_by_me(p, me, cpid) && owner_elsewhere(p) ->
+                take_over(p, sg, sw, me, cpid);
+                goto again
+#endif
             :: else -> skip
             fi;
 #endif
@@ -359,8 +417,10 @@ again:
 
 #ifdef FORK_IN_CTOR
 /* the forking owner's continuation in the child: its ctor returns a value */
-proctype cont(byte sg) {
+proctype cont(byte sg; byte me; byte cpid) {
     byte old_w, k;
+    /* its recursive get: BUSY, owned by the caller: EDEADLK */
+    atomic { assert(phase[C] == BUSY && owned_by_me(C, me, cpid)) };
     in_owner[C]--;
     atomic { live[C] = next_value; next_value++; slot[C] = live[C] };
     end_busy(C, READY, 0, sg);
@@ -371,7 +431,8 @@ proctype cont(byte sg) {
 #ifdef RESET
 /* memo_reset in the parent: destroy (memo_i_destroy_ + memo_i_detach_),
  * forget a failure, or wait */
-proctype resetter(byte id) {
+proctype resetter(byte id; byte me) {
+    byte cpid = 0;
     byte sp, sg, got, old_w, k;
     bit sw, won;
     do
@@ -379,7 +440,7 @@ proctype resetter(byte id) {
        if
        :: sp == EMPTY -> break
        :: sp == READY ->
-           claim(P, READY, sg, won);
+           claim(P, READY, sg, won, me, cpid);
            if
            :: won ->
                atomic { got = slot[P]; slot[P] = 0 };   /* exchange slot_ -> NULL */
@@ -397,14 +458,14 @@ proctype resetter(byte id) {
            :: else -> skip
            fi
        :: sp == FAILED ->
-           claim(P, FAILED, sg, won);
+           claim(P, FAILED, sg, won, me, cpid);
            if
            :: won -> end_busy(P, EMPTY, 1, sg); break    /* memo_i_end_busy_keep_ */
            :: else -> skip
            fi
        :: sp == BUSY ->
            if
-           :: pidw[P] != PID(P) -> take_over(P, sg, sw)
+           :: owner_elsewhere(P) -> take_over(P, sg, sw, me, cpid)
            :: else -> wait_busy(P, id, sg)
            fi
        fi
@@ -419,9 +480,16 @@ proctype forker() {
     byte k;
     atomic {
         snapshot();
-        k = 0;
+        fk_tid = FTID;                    /* memo_i_atfork_child_ */
+        run caller(C, NPT, 1, FTID, 0);   /* its continuation: it never claimed */
+        k = 1;
         do
-        :: k < NC -> run caller(C, NPT + k, 1); k++
+#ifdef TID_REUSE
+        :: k == 1 && k < NC -> run caller(C, NPT + k, 1, TID(0), 0); k++
+        :: k != 1 && k < NC -> run caller(C, NPT + k, 1, NEWTID(k), 0); k++
+#else
+        :: k < NC -> run caller(C, NPT + k, 1, NEWTID(k), 0); k++
+#endif
         :: else -> break
         od
     }
@@ -443,11 +511,11 @@ init {
         phase[P] = EMPTY; fail_gen[P] = NONE; pidw[P] = PID_INIT; rec[P] = NONE; failures_left[P] = 1;
         i = 0;
         do
-        :: i < NP -> run caller(P, i, GETS); i++
+        :: i < NP -> run caller(P, i, GETS, TID(i), 0); i++
         :: else -> break
         od;
 #ifdef RESET
-        run resetter(NP);
+        run resetter(NP, TID(NP));
 #endif
 #ifndef FORK_IN_CTOR
         run forker()
