@@ -860,9 +860,11 @@ static inline uint32_t memo_i_claimer_(memo_t *m)
 
 static inline void memo_i_set_claimer_(memo_t *m)
 {
-    /* relaxed: published by the claim's CAS (release).  Every thread of the
-     * process stores the same value; the static bits are stored unchanged. */
-    memo_i_atomic_store_relaxed(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m));
+    /* release: a take-over's pid is stored after it cleared the dead owner's
+     * id (see memo_i_owned_by_me_); for a claim, the CAS that follows
+     * publishes it anyway.  Every thread of the process stores the same
+     * value; the static bits are stored unchanged. */
+    memo_i_atomic_store_release(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m));
 }
 
 /* fail_'s generation field when no failure record is current: never equal to
@@ -1304,14 +1306,19 @@ static inline void memo_i_end_busy_(memo_t *m, uint32_t next);
  * the thread that forked (it goes on in the child). */
 static inline int memo_i_owner_elsewhere_(memo_t *m)
 {
+    /* acquire, and BEFORE the pid: pairs with the release that clears owner_
+     * in memo_i_end_busy_keep_, which a forker ending a period begun in the
+     * parent precedes with the store of its (child) pid -- a thread that sees
+     * owner_ cleared sees that pid and waits instead of taking over a live
+     * period (defect D of tests/model/fork.pml). */
+    uint64_t o = memo_i_atomic_load_acquire(&m->owner_);
     uint32_t p = memo_i_claimer_(m), me = memo_i_pid_();
     if (p == 0 || p == me)
         return 0;
-    /* relaxed (all): the forker record was written before this process had
-     * any other thread; owner_ was stored by the owner before it forked. */
+    /* relaxed (both): the forker record was written before this process had
+     * any other thread. */
     return !(memo_i_atomic_load_relaxed(&memo_i_forker_pid_v1_) == me &&
-             memo_i_atomic_load_relaxed(&m->owner_) ==
-                 memo_i_atomic_load_relaxed(&memo_i_forker_tid_v1_));
+             o == memo_i_atomic_load_relaxed(&memo_i_forker_tid_v1_));
 }
 
 /* 1 if the calling thread owns the cell right now: a call from the cell's own
@@ -1328,10 +1335,17 @@ static inline int memo_i_owned_by_me_(memo_t *m)
      * inside a constructor, which goes on in the child -- the parent it came
      * from (its memo_i_claim_pid_v1_ is a copy of the parent's).  The
      * owner stored its pid before its claim. */
+    /* acquire, and BEFORE owner_: pairs with the release store of the pid by
+     * a take-over, which first clears a dead owner's id -- a thread that got
+     * that dead owner's pthread_t (glibc reuses the stacks of the threads a
+     * fork left behind) and sees the take-over's pid sees owner_ cleared, and
+     * is not told EDEADLK (defect E of tests/model/fork.pml).  Only the pid
+     * of this thread's own last claim counts: a new thread has none. */
+    uint32_t p = memo_i_atomic_load_acquire(&m->flags_) >> 8;
+    /* relaxed: our own write if we are the owner (coherence). */
     if (memo_i_atomic_load_relaxed(&m->owner_) != memo_i_self_())
         return 0;
-    uint32_t p = memo_i_claimer_(m);
-    return p == memo_i_claim_pid_v1_ || p == memo_i_pid_();
+    return p == memo_i_claim_pid_v1_;
 }
 
 /* Tries to take the cell from the non-BUSY word `s` into BUSY (same
@@ -1379,6 +1393,14 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
     uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
     if ((uint32_t)(f >> 32) == ((MEMO_I_GEN(s) + 1u) & 0x1fffffffu))
         memo_i_atomic_cas_relaxed_relaxed(&m->fail_, &f, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
+    /* Clear the dead owner's id before our pid goes in (release), so that no
+     * thread of this process sees its own pthread_t beside this process's pid
+     * (memo_i_owned_by_me_).  A CAS from the id seen while the pid was still
+     * foreign: a take-over by another thread that has already put its own id
+     * there is left alone.  relaxed: ordered by the release store below. */
+    uint64_t dead = memo_i_atomic_load_relaxed(&m->owner_);
+    if (dead && memo_i_claimer_(m) != memo_i_pid_())
+        memo_i_atomic_cas_relaxed_relaxed(&m->owner_, &dead, 0);
     memo_i_set_claimer_(m);
     uint32_t busy;
     for (;;) {
@@ -1438,8 +1460,12 @@ static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
     /* the owner ends its own period (relaxed: our own write) */
     MEMO_ASSERT(memo_i_atomic_load_relaxed(&m->owner_) == memo_i_self_());
     MEMO_ASSERT((next & (MEMO_I_PHASE | MEMO_I_WAITERS)) != MEMO_I_BUSY);
-    memo_i_atomic_store_relaxed(&m->owner_, 0); /* only read by
-        the owner's own thread for EDEADLK; see memo_i_get_slow_ */
+    /* A forker's continuation ending a period begun in the parent: its pid
+     * first (see memo_i_owner_elsewhere_). */
+    if (memo_i_claimer_(m) != memo_i_pid_())
+        memo_i_set_claimer_(m);
+    /* release: a thread that sees owner_ cleared sees the pid above. */
+    memo_i_atomic_store_release(&m->owner_, 0);
     /* release: publishes slot_, fail_ and the stats written by the owner to
      * every thread that acquires state_ afterwards (waiters, next owner). */
     uint32_t old = memo_i_atomic_exchange_release(&m->state_, next);

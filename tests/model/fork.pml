@@ -68,6 +68,11 @@
  *   cell owned by the forking thread is taken over).
  */
 
+/* The fix of defect D is memo.h's code now: the default (-DNO_END_PID: the
+ * code before it, as a mutation). */
+#ifndef NO_END_PID
+#define FIX_END_PID 1
+#endif
 #ifndef NP
 #define NP 2            /* parent callers */
 #endif
@@ -156,8 +161,15 @@ inline snapshot() {
     forked = 1
 }
 
-/* memo_i_owned_by_me_ for thread me whose memo_i_claim_pid_v1_ is cpid */
-#define owned_by_me(p, me, cpid) (ownerw[p] == (me) && (pidw[p] == (cpid) || pidw[p] == PID(p)))
+/* memo_i_owned_by_me_ for thread me whose memo_i_claim_pid_v1_ is cpid: the
+ * owner is me and the cell's pid is that of my own last claim (the fix of
+ * defect E; -DOLD_OWNED: also "or this process's pid", the code before it) */
+#ifdef OLD_OWNED
+#define owned_rule(p, o, me, cpid) ((o) == (me) && (pidw[p] == (cpid) || pidw[p] == PID(p)))
+#else
+#define owned_rule(p, o, me, cpid) ((o) == (me) && pidw[p] == (cpid))
+#endif
+#define owned_by_me(p, me, cpid) owned_rule(p, ownerw[p], me, cpid)
 /* memo_i_owner_elsewhere_: a foreign pid, and not the forker's cell (the
  * record exists in the child only; the parent never sees a foreign pid) */
 #ifdef NO_FORKER
@@ -381,9 +393,9 @@ again:
 #ifdef FIX_END_PID
             o = ownerw[p];              /* proposed: owner_ loaded (acquire) before the pid */
             if
-            :: o == me && (pidw[p] == cpid || pidw[p] == PID(p)) ->
+            :: owned_rule(p, o, me, cpid) ->
                 edeadlk = 1; assert(!edeadlk)
-            :: !(o == me && (pidw[p] == cpid || pidw[p] == PID(p))) &&
+            :: !owned_rule(p, o, me, cpid) &&
                pidw[p] != PID(p) && !forkers(p, o) ->
                 take_over(p, sg, sw, me, cpid);
                 goto again

@@ -23,11 +23,9 @@ check "3 threads + reset, bitstate (-k3 -w26)" "-DNTHREADS=3" "-DBITSTATE" "-m20
 check "leases: 2 holders + owner, 2 values, exhaustive" "-DNHOLDERS=2 -DROUNDS=2" "-w" "-m100000" lease.pml
 check "leases: 3 holders + owner, 2 values, bitstate (-k3 -w26)" "-DNHOLDERS=3 -DROUNDS=2" "-w -DBITSTATE" "-m200000 -w26 -k3" lease.pml
 # fork.pml: a child gets a snapshot of the cell at any step of the parent;
-# the default model is the take-over as include/memo.h has it (defects A-C of
-# docs/DESIGN.md section 11 fixed).  FIX_END_PID is a proposed change to
-# memo.h (defect D): without it a fork from inside a constructor still gives
-# two owners in the child; TID_REUSE finds defect E.  Both are checked as
-# "caught" so that fixing memo.h shows up here: move them to the passes then.
+# the default model is the take-over as include/memo.h has it, with the fixes
+# of defects A-E of docs/DESIGN.md section 11; each fix has a mutation below
+# (the code before it) that spin must catch.
 catches() { # name, spin -D flags, what spin must report; the model is fork.pml
   t0=$SECONDS
   spin -a $2 fork.pml >/dev/null && gcc -w -O2 -DSAFETY -DCOLLAPSE -o pan pan.c && ./pan -m100000 > out.txt 2>&1
@@ -36,11 +34,12 @@ catches() { # name, spin -D flags, what spin must report; the model is fork.pml
 }
 check "fork: 2 parent threads + 1 child thread, exhaustive" "-DNP=2 -DNC=1 -DSTRICT_FAIL" "-w -DCOLLAPSE" "-m100000" fork.pml
 check "fork: 2 parent threads + reset + 1 child thread, exhaustive" "-DNP=2 -DNC=1 -DRESET -DSTRICT_FAIL" "-w -DCOLLAPSE" "-m100000" fork.pml
-check "fork: 2 parent threads + 2 child threads, exhaustive" "-DNP=2 -DNC=2 -DSTRICT_FAIL" "-w -DCOLLAPSE" "-m100000" fork.pml
+check "fork: 2 parent threads + 2 child threads, bitstate (-k3 -w27; 78 M states exhaustively take ~6 min here)" "-DNP=2 -DNC=2 -DSTRICT_FAIL" "-w -DBITSTATE" "-m100000 -w27 -k3" fork.pml
 check "fork: 1 parent thread + reset + 2 child threads, exhaustive" "-DNP=1 -DNC=2 -DRESET -DSTRICT_FAIL" "-w -DCOLLAPSE" "-m100000" fork.pml
 check "fork: fork() from inside the constructor + 1 child thread, FIX_END_PID, exhaustive" "-DNP=2 -DNC=2 -DFORK_IN_CTOR -DFIX_END_PID" "-w -DCOLLAPSE" "-m100000" fork.pml
-catches "fork, memo.h defect D: fork() from inside the constructor, owner_ cleared before the exchange" "-DNP=2 -DNC=2 -DFORK_IN_CTOR" "assertion violated (owners\[p\]==1)"
-catches "fork, memo.h defect E: a child thread with a dead owner's pthread_t gets EDEADLK" "-DNP=1 -DNC=2 -DTID_REUSE" "assertion violated  !(edeadlk)"
+catches "fork mutation D: owner_ cleared before the forker's pid (the code before the fix)" "-DNP=2 -DNC=2 -DFORK_IN_CTOR -DNO_END_PID" "assertion violated (owners\[p\]==1)"
+check "fork: a child thread with a dead owner's pthread_t is not told EDEADLK (TID_REUSE)" "-DNP=1 -DNC=2 -DTID_REUSE" "-w -DCOLLAPSE" "-m100000" fork.pml
+catches "fork mutation E: owned_by_me_ accepting this process's pid (the code before the fix)" "-DNP=1 -DNC=2 -DTID_REUSE -DOLD_OWNED" "assertion violated  !(edeadlk)"
 catches "fork mutation: no pid check (a BUSY cell is waited on)" "-DNP=2 -DNC=1 -DNO_PID_CHECK" "invalid end state"
 catches "fork mutation: pid_ stored after the claim CAS" "-DNP=2 -DNC=1 -DPID_AFTER" "assertion violated"
 catches "fork mutation: pid_ after the CAS, cell claimed before" "-DNP=2 -DNC=2 -DPID_AFTER -DPID_INIT=1" "assertion violated"
