@@ -8,7 +8,7 @@
 # Prints one line per example; exits non-zero if any failed to build.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-CC=${CC:-gcc}
+. mk/flags.sh   # WARN; CC (default gcc)
 OUT=build/examples
 mkdir -p "$OUT"
 command -v "$CC" >/dev/null 2>&1 || { echo "build_examples: '$CC' not found (apt-get install gcc)" >&2; exit 1; }
@@ -23,7 +23,7 @@ for spec in "postgres|libpq|libpq-dev" "redis|hiredis|libhiredis-dev" "http|libc
     rc=1; continue
   fi
   # shellcheck disable=SC2046,SC2086
-  if $CC -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude ${CFLAGS:-} \
+  if $CC -std=c11 -O2 $WARN -Iinclude ${CFLAGS:-} \
        $(pkg-config --cflags "$mod") "examples/$name/$name.c" -o "$OUT/$name" \
        $(pkg-config --libs "$mod") -pthread; then
     echo "built $OUT/$name"
