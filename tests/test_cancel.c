@@ -56,12 +56,8 @@ static unsigned c_rand(unsigned *s)
 /* The sanitizers' runtimes do not survive asynchronous cancellation (ASan
  * reports its own sigaltstack teardown, TSan stalls): this test runs in the
  * plain builds of the matrix and under valgrind. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(MT_ASAN) || defined(MT_TSAN)
 #define C_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define C_SANITIZED 1
-#endif
 #endif
 
 static void test_async_cancel_never_leaves_the_cell_stuck(void **state)

@@ -21,19 +21,13 @@
 #include <cmocka.h>
 
 #include "memo.h"
+#include "mt_common.h"
 
-/* Stress rounds scale down under ThreadSanitizer, which is ~10x slower. */
-#if defined(__SANITIZE_THREAD__)
-#define MEMO_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MEMO_TEST_TSAN 1
-#endif
-#endif
-/* ... and under valgrind (run_all.sh sets MEMO_TEST_LIGHT=1 there). */
+/* Stress rounds scale down under ThreadSanitizer, which is ~10x slower, and
+ * under valgrind (run_all.sh sets MEMO_TEST_LIGHT=1 there). */
 static inline int memo_test_rounds(int n)
 {
-#ifdef MEMO_TEST_TSAN
+#ifdef MT_TSAN
     return n / 10 + 1;
 #else
     return getenv("MEMO_TEST_LIGHT") ? n / 10 + 1 : n;
@@ -101,13 +95,6 @@ static inline void wait_for_waiters(memo_t *m, uint32_t n)
 {
     while (memo_stats(m).waits < n)
         sched_yield();
-}
-
-static inline uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* A thread calling memo_get on a cell and recording the result. */

@@ -21,7 +21,7 @@
 #include "harness.h"
 #include "memo.h"
 
-#ifdef LV_TSAN
+#ifdef MT_TSAN
 /* The child of the parked case starts threads after a multi-threaded fork,
  * which TSan refuses by default (die_after_fork=1). */
 const char *__tsan_default_options(void);
