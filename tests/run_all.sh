@@ -6,7 +6,8 @@
 # build dependencies are missing: each skip is reported with its reason).  -m32 binaries run under qemu-i386 when
 # the kernel cannot execute them (scripts/deps.sh installs what is needed).
 # The configurations and the flags are in mk/matrix.conf and mk/flags.mk
-# (`make matrix` prints them).
+# (`make matrix` prints them).  Every cmocka test runs under a watchdog
+# (tests/common/mt_watchdog.h): a hung test is a named failure in seconds.
 # Environment: MEMO_TEST_CONFIGS="name ..." picks unit configurations;
 # MEMO_INCLUDE=dir builds everything against dir/memo.h instead of
 # include/memo.h (a mutated copy, say); CC is the default compiler (gcc).
@@ -102,14 +103,20 @@ for cfg in "${configs[@]}"; do
       record "$name/$sname(build)" 1 1; continue
     fi
     # shellcheck disable=SC2086
-    out=$(TSAN_OPTIONS="halt_on_error=1" timeout 300 $runner "$exe" 2>&1); rc=$?
+    # under qemu the watchdog allows what it allows under the sanitizers
+    out=$(TSAN_OPTIONS="halt_on_error=1" MT_WATCHDOG_S=${MT_WATCHDOG_S:-${runner:+30}} timeout 300 $runner "$exe" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     p=${p:-0}; f=${f:-0}
     if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed or sanitizer report
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" != 0 ]; then
-      failures+=("$name/$sname"); row+="  $sname: $p passed, $f FAILED (rc=$rc)"
+      # the failed tests by name (cmocka's list; the watchdog's for a hang)
+      tnames=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' | sort -u)
+      if [ -n "$tnames" ]; then for t in $tnames; do failures+=("$name/$sname/$t"); done
+      else failures+=("$name/$sname"); fi
+      hang=$(printf '%s\n' "$out" | sed -n 's/^\[  HANG    \] \([A-Za-z0-9_]*\):.*/\1/p' | head -1)
+      row+="  $sname: $p passed, $f FAILED (rc=$rc${hang:+, $hang hung})"
       details+="  -- $sname:"$'\n'$(printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -40 | sed 's/^/    /')$'\n'
     else
       row+=$(printf '  %s %3s' "$sname" "$p")

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "mt_common.h"
+#include "mt_watchdog.h"
 
 /* The value of an environment variable run.sh sets; fails the test if unset. */
 static inline const char *itest_env(const char *name)

@@ -523,5 +523,5 @@ int main(void)
         cmocka_unit_test(test_no_fd_leak),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
+    return mt_run_tests("redis", tests);
 }
