@@ -50,7 +50,7 @@ bench-lambda:
 	@bash bench/lambda/run.sh
 
 examples:
-	@bash tests/integration/build_examples.sh
+	@bash examples/build.sh
 	@bash examples/lambda/build.sh $(BUILD)/lambda
 
 # needs PostgreSQL, Redis, libpq, hiredis, libcurl (see tests/integration/run.sh)

@@ -27,11 +27,11 @@ mapfile -t configs < <(mk_matrix unit)
 suites=(
   "cell|tests/test_cell.c"
   "backoff|tests/test_backoff.c"
-  "typed|tests/test_typed.c tests/tu_def.c tests/tu_use.c"
+  "typed|tests/typed/test_typed.c tests/typed/tu_def.c tests/typed/tu_use.c"
   "lease|tests/test_lease.c"
   "limits|tests/test_limits.c"
   "cancel|tests/test_cancel.c"
-  "kinds|tests/test_typed_kinds.c"
+  "kinds|tests/typed/test_typed_kinds.c"
   "nongnu|tests/test_nongnu.c"
 )
 

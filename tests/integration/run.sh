@@ -14,7 +14,7 @@
 #      password auth, TCP on 127.0.0.1 on a free port, Unix socket in the temp
 #      dir; as the postgres user via runuser when run as root) and a
 #      redis-server (password, 127.0.0.1, a free port, no persistence);
-#   2. builds the examples (tests/integration/build_examples.sh) and the cmocka
+#   2. builds the examples (examples/build.sh) and the cmocka
 #      integration tests (tests/integration/test_*.c) and runs the tests;
 #   3. runs the three examples as smoke tests (http against a local
 #      HTTP/1.1 keep-alive server, tests/integration/http_server.py);
@@ -129,7 +129,7 @@ unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSSLMODE
 
 # --- build --------------------------------------------------------------------
 echo "== build examples"
-if bash tests/integration/build_examples.sh >"$B/examples.log" 2>&1; then record "build examples" 0
+if bash examples/build.sh >"$B/examples.log" 2>&1; then record "build examples" 0
 else cat "$B/examples.log"; record "build examples" 1; fi
 
 # name | sources | pkg-config modules
