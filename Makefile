@@ -32,9 +32,10 @@ test: deps-test
 matrix:
 	@bash mk/flags.sh
 
-$(BUILD)/demo: examples/demo.c examples/sqlite/sqlite_client.h include/memo.h mk/flags.mk | deps-demo
+DEMO_SRC := examples/demo.c examples/demo_harness.c
+$(BUILD)/demo: $(DEMO_SRC) examples/demo.h examples/sqlite/sqlite_client.h include/memo.h mk/flags.mk | deps-demo
 	@mkdir -p $(BUILD)
-	$(CC) -std=c11 -O2 $(WARN) -Iinclude -Iexamples/sqlite examples/demo.c -o $@ -lsqlite3 -pthread
+	$(CC) -std=c11 -O2 $(WARN) -Iinclude -Iexamples/sqlite $(DEMO_SRC) -o $@ -lsqlite3 -pthread
 
 demo: $(BUILD)/demo
 	./$(BUILD)/demo
