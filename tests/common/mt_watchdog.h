@@ -11,7 +11,8 @@
  *     [  FAILED  ] 1 test(s), listed below:
  *     [  FAILED  ] test_name
  *
- * and exit status 3, in seconds instead of at the runner's timeout.
+ * and exit status 3, in seconds instead of at the runner's timeout; the
+ * processes the test forked are killed with it.
  *
  * The limit: MT_WATCHDOG_S seconds if set, else 30 s in a sanitizer build or
  * under valgrind (MEMO_TEST_LIGHT set), else 10 s.  A test that needs longer
@@ -25,8 +26,10 @@
 
 #include "mt_common.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -73,6 +76,32 @@ static inline void mt_wd_put_(const char *s)
     if (write(1, s, strlen(s)) < 0) { /* nothing to do */ }
 }
 
+/* Kills the processes this one forked (a test's child that hangs too would
+ * outlive us and keep the runner's pipe open): the pids listed in
+ * /proc/self/task/TID/children. */
+static inline void mt_wd_kill_children_(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char path[64];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/children", e->d_name);
+        FILE *f = fopen(path, "r");
+        long pid;
+        if (!f)
+            continue;
+        while (fscanf(f, "%ld", &pid) == 1)
+            if (pid > 0)
+                kill((pid_t)pid, SIGKILL);
+        fclose(f);
+    }
+    closedir(d);
+}
+
 static inline void mt_wd_fire_(const mt_wd_test_t *t, unsigned limit)
 {
     char buf[512];
@@ -88,6 +117,7 @@ static inline void mt_wd_fire_(const mt_wd_test_t *t, unsigned limit)
              "[  FAILED  ] %s\n",
              t->name, limit, t->name);
     mt_wd_put_(buf);
+    mt_wd_kill_children_();
     /* exit_group directly: not through atexit handlers or the sanitizers'
      * exit interceptors, which may wait for the hung threads */
 #if defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE)
