@@ -14,8 +14,9 @@
  * and exit status 3, in seconds instead of at the runner's timeout; the
  * processes the test forked are killed with it.
  *
- * The limit: MT_WATCHDOG_S seconds if set, else 30 s in a sanitizer build or
- * under valgrind (MEMO_TEST_LIGHT set), else 10 s.  A test that needs longer
+ * The limit: MT_WATCHDOG_S seconds if set, else MT_WATCHDOG_DEFAULT_S (10 s;
+ * a suite may define it before the include), three times that in a
+ * sanitizer build or under valgrind (MEMO_TEST_LIGHT set).  A test that needs longer
  * says so first thing: mt_watchdog_slow(4) gives it 4 times that.  mt_wait_ms() is the bound
  * for a single wait inside a test (half the limit): a wait that ends without
  * its condition is asserted with a message, so it fails before the watchdog.
@@ -36,6 +37,9 @@
 #include <unistd.h>
 
 #define MT_WATCHDOG_EXIT 3
+#ifndef MT_WATCHDOG_DEFAULT_S
+#define MT_WATCHDOG_DEFAULT_S 10 /* a suite whose tests wait for servers sets more */
+#endif
 
 typedef struct mt_wd_test {
     const char *name;
@@ -58,9 +62,9 @@ static inline unsigned mt_watchdog_default_s_(void)
     if (e && atoi(e) > 0)
         return (unsigned)atoi(e);
 #if defined(MT_TSAN) || defined(MT_ASAN)
-    return 30;
+    return 3 * MT_WATCHDOG_DEFAULT_S;
 #else
-    return getenv("MEMO_TEST_LIGHT") ? 30 : 10;
+    return getenv("MEMO_TEST_LIGHT") ? 3 * MT_WATCHDOG_DEFAULT_S : MT_WATCHDOG_DEFAULT_S;
 #endif
 }
 
