@@ -3,12 +3,19 @@
 #   make demo     the Lambda simulation on SQLite (the main job, no server)
 #   make bench    benchmarks (fast path vs peers, contention, storm, scaling) + plots
 #   make install PREFIX=/usr/local   header + pkg-config + CMake package
+#   make matrix   the flags (mk/flags.mk) and the test matrix (mk/matrix.conf)
+# CC is the default compiler everywhere (gcc unless given: make test CC=clang);
+# the matrix's explicit gcc and clang rows stay gcc and clang.
+include mk/flags.mk
 PREFIX ?= /usr/local
-CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+export CC
 BUILD := build
 VERSION := $(shell sed -n 's/^\#define MEMO_VERSION_STRING "\(.*\)"/\1/p' include/memo.h)
 
-.PHONY: all test demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model fuzz
+.PHONY: all test matrix demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model fuzz
 
 all: test
 
@@ -22,9 +29,13 @@ deps-bench:
 test: deps-test
 	@bash tests/run_all.sh
 
-$(BUILD)/demo: examples/demo.c examples/sqlite/sqlite_client.h include/memo.h | deps-demo
+matrix:
+	@bash mk/flags.sh
+
+DEMO_SRC := examples/demo.c examples/demo_harness.c
+$(BUILD)/demo: $(DEMO_SRC) examples/demo.h examples/sqlite/sqlite_client.h include/memo.h mk/flags.mk | deps-demo
 	@mkdir -p $(BUILD)
-	gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude -Iexamples/sqlite examples/demo.c -o $@ -lsqlite3 -pthread
+	$(CC) -std=c11 -O2 $(WARN) -Iinclude -Iexamples/sqlite $(DEMO_SRC) -o $@ -lsqlite3 -pthread
 
 demo: $(BUILD)/demo
 	./$(BUILD)/demo
@@ -40,7 +51,7 @@ bench-lambda:
 	@bash bench/lambda/run.sh
 
 examples:
-	@bash tests/integration/build_examples.sh
+	@bash examples/build.sh
 	@bash examples/lambda/build.sh $(BUILD)/lambda
 
 # needs PostgreSQL, Redis, libpq, hiredis, libcurl (see tests/integration/run.sh)
@@ -54,8 +65,8 @@ lambda:
 # the race program for minutes: 3 min plain, 2 min under ThreadSanitizer
 stress: deps-test
 	@mkdir -p $(BUILD)
-	gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude tests/stress.c -o $(BUILD)/stress -pthread
-	clang -std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -Wpedantic -Werror -Iinclude tests/stress.c -o $(BUILD)/stress-tsan -pthread
+	$(CC) -std=c11 -O2 $(WARN) -Iinclude tests/stress.c -o $(BUILD)/stress -pthread
+	clang -std=c11 $(TSAN) $(WARN) -Iinclude tests/stress.c -o $(BUILD)/stress-tsan -pthread
 	./$(BUILD)/stress $${STRESS_SECONDS:-180} 16
 	TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/stress-tsan $${STRESS_TSAN_SECONDS:-120} 8
 

@@ -1,7 +1,10 @@
 /* bench_common.h -- what every benchmark program shares: how it names the
- * compiler and flags, a monotonic clock, and the CPU model. */
+ * compiler and flags, the sink, argument parsing; the monotonic clock
+ * (mt_now_ns) and the CPU model (mt_cpu_model) come from
+ * tests/common/mt_common.h, shared with the tests. */
 #ifndef MEMO_BENCH_COMMON_H
 #define MEMO_BENCH_COMMON_H
+#include "mt_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +22,6 @@
 
 #define NOINLINE __attribute__((noinline))
 #define BARRIER() __asm__ volatile("" ::: "memory")
-
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* qsort comparator for doubles (medians of timed runs). */
 static inline int bench_cmp_double(const void *a, const void *b)
@@ -46,27 +42,4 @@ static inline uint64_t bench_parse_u64(const char *prog, const char *s, const ch
     return (uint64_t)v;
 }
 
-/* The "model name" line of /proc/cpuinfo, or "unknown". */
-static inline void cpu_model(char *buf, size_t len)
-{
-    snprintf(buf, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *c = strchr(line, ':');
-            if (c) {
-                c++;
-                while (*c == ' ' || *c == '\t')
-                    c++;
-                c[strcspn(c, "\n")] = '\0';
-                snprintf(buf, len, "%s", c);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
 #endif

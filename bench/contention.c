@@ -449,7 +449,7 @@ int main(int argc, char **argv)
     pthread_cond_init(&wd_cv, &ca);
 
     char model[256];
-    cpu_model(model, sizeof model);
+    mt_cpu_model(model, sizeof model);
     printf("== contention: threads arrive together (barrier) on an EMPTY value "
            "(benchmark, not a test) ==\n");
     printf("compiler : %s\n", BENCH_COMPILER);

@@ -38,7 +38,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-CC=${CC:-gcc}
+. mk/flags.sh   # WARN_BENCH; CC (default gcc)
 OUT=build/bench
 RESULTS=$OUT/results.txt
 CSV=$OUT/extra.csv
@@ -59,7 +59,7 @@ mkdir -p "$OUT"
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
 run_logged() { "$@" 2>&1 | tee -a "$RESULTS"; return "${PIPESTATUS[0]}"; }
 
-FLAGS="-O2 -std=c11 -Wall -Wextra -Werror -Iinclude -pthread"
+FLAGS="-O2 -std=c11 $WARN_BENCH -Iinclude -Itests/common -pthread"
 say ""
 say "memo extra benchmarks -- $(date -u '+%Y-%m-%d %H:%M:%S UTC') -- $(git rev-parse --short HEAD 2>/dev/null || echo 'no git')"
 say "build: $CC $FLAGS"

@@ -298,7 +298,7 @@ int main(int argc, char **argv)
         runs = 101;
 
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
+    mt_cpu_model(cpu, sizeof cpu);
     printf("== fastpath: ns per get of a READY value ==\n");
     printf("program  : c (bench/fastpath.c)\n");
     printf("compiler : %s\n", BENCH_COMPILER);
@@ -324,9 +324,9 @@ int main(int argc, char **argv)
     static double ns[NVAR][101];
     for (int r = 0; r < runs; r++) {
         for (size_t v = 0; v < NVAR; v++) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = mt_now_ns();
             variants[v].run(n);
-            uint64_t t1 = now_ns();
+            uint64_t t1 = mt_now_ns();
             ns[v][r] = (double)(t1 - t0) / (double)n;
         }
     }

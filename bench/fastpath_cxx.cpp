@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     int runs = argc >= 3 ? static_cast<int>(std::min<uint64_t>(parse_u64(argv[2], "RUNS"), MAX_RUNS)) : 5;
 
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
+    mt_cpu_model(cpu, sizeof cpu);
     std::printf("== fastpath: ns per get of a READY value ==\n");
     std::printf("program  : cxx (bench/fastpath_cxx.cpp), C++ %ld\n", static_cast<long>(__cplusplus));
     std::printf("compiler : %s\n", BENCH_COMPILER);
@@ -273,9 +273,9 @@ int main(int argc, char **argv)
     static double ns[NVAR][MAX_RUNS];
     for (int r = 0; r < runs; r++) {
         for (size_t v = 0; v < NVAR; v++) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = mt_now_ns();
             variants[v].run(n);
-            uint64_t t1 = now_ns();
+            uint64_t t1 = mt_now_ns();
             ns[v][r] = static_cast<double>(t1 - t0) / static_cast<double>(n);
         }
     }

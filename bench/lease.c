@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         runs = 101;
 
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
+    mt_cpu_model(cpu, sizeof cpu);
     printf("== lease: ns per acquire+release of a READY value, one thread ==\n");
     printf("compiler : %s\nflags    : %s\n", BENCH_COMPILER, BENCH_FLAGS);
     printf("cpu      : %s (%ld online)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
@@ -153,9 +153,9 @@ int main(int argc, char **argv)
     static double ns[NVAR][101];
     for (int r = 0; r < runs; r++)
         for (size_t v = 0; v < NVAR; v++) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = mt_now_ns();
             variants[v].run(n);
-            ns[v][r] = (double)(now_ns() - t0) / (double)n;
+            ns[v][r] = (double)(mt_now_ns() - t0) / (double)n;
         }
 
     const char *csv = getenv("BENCH_CSV");

@@ -31,7 +31,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-CC=${CC:-gcc}
+. mk/flags.sh   # WARN_BENCH; CC (default gcc)
 CXX=${CXX:-g++}
 OUT=build/bench
 RESULTS=$OUT/results.txt
@@ -64,7 +64,7 @@ say ""
 
 # --- build ----------------------------------------------------------------------
 # C: bench/fastpath.c, with GLib's g_once_init_enter when glib-2.0 is there.
-FLAGS="-O2 -std=c11 -Wall -Wextra -Werror -Iinclude -pthread"
+FLAGS="-O2 -std=c11 $WARN_BENCH -Iinclude -Itests/common -pthread"
 GLIB_SKIP=""
 if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists glib-2.0; then
     GLIB_CFLAGS="-DHAVE_GLIB $(pkg-config --cflags glib-2.0)"
@@ -81,7 +81,7 @@ manifest_add c "$OUT/fastpath"
 PROGS+=(c)
 
 # C++: bench/fastpath_cxx.cpp, with absl::call_once when Abseil is there.
-CXXFLAGS="-O2 -std=c++2b -Wall -Wextra -Werror -Iinclude -Ibench -pthread"
+CXXFLAGS="-O2 -std=c++2b $WARN_BENCH -Iinclude -Ibench -Itests/common -pthread"
 CXX_PEERS="local_static:function-local static T *p = make()
 std_call_once:std::call_once + global
 absl_call_once:absl::call_once + global"

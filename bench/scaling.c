@@ -196,7 +196,7 @@ static int cmp_res(const void *a, const void *b)
 static void print_cpu(void)
 {
     char model[256];
-    cpu_model(model, sizeof model);
+    mt_cpu_model(model, sizeof model);
     printf("cpu      : %s (%ld online)\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 

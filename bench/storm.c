@@ -59,12 +59,12 @@ static int refused_connect(void *arg, void **out)
 {
     (void)arg;
     (void)out;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = mt_now_ns();
     uint64_t k = atomic_fetch_add_explicit(&ctor_calls, 1, memory_order_relaxed);
     struct timespec ts = { 0, ctor_us * 1000L };
     while (nanosleep(&ts, &ts) != 0)
         ;
-    uint64_t t1 = now_ns();
+    uint64_t t1 = mt_now_ns();
     if (k < MAX_TRACE) {  /* at most one attempt runs at a time */
         tr_start[k] = t0;
         tr_end[k] = t1;
@@ -131,7 +131,7 @@ static uint64_t model_attempts(const struct variant *v, double ms)
 static void print_cpu(void)
 {
     char model[256];
-    cpu_model(model, sizeof model);
+    mt_cpu_model(model, sizeof model);
     printf("cpu      : %s (%ld online)\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
             }
         }
         pthread_barrier_wait(&bar);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = mt_now_ns();
         struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
         while (nanosleep(&d, &d) != 0)
             ;
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
             calls += ta[i].calls;
             bad += ta[i].bad;
         }
-        double secs = (double)(now_ns() - t0) / 1e9;
+        double secs = (double)(mt_now_ns() - t0) / 1e9;
         pthread_barrier_destroy(&bar);
 
         memo_stats_t st = memo_stats(&cell);

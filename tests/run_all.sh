@@ -5,48 +5,34 @@
 # N skipped" follows when the -m32 toolchain, valgrind or the Lambda runtime's
 # build dependencies are missing: each skip is reported with its reason).  -m32 binaries run under qemu-i386 when
 # the kernel cannot execute them (scripts/deps.sh installs what is needed).
+# The configurations and the flags are in mk/matrix.conf and mk/flags.mk
+# (`make matrix` prints them).  Every cmocka test runs under a watchdog
+# (tests/common/mt_watchdog.h): a hung test is a named failure in seconds.
+# Environment: MEMO_TEST_CONFIGS="name ..." picks unit configurations;
+# MEMO_INCLUDE=dir builds everything against dir/memo.h instead of
+# include/memo.h (a mutated copy, say); CC is the default compiler (gcc).
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. mk/flags.sh
 B=build/test
 mkdir -p "$B"
-WARN="-Wall -Wextra -Wpedantic -Werror"
+INC=${MEMO_INCLUDE:-include}
 passed=0; failed=0; skipped=0; failures=()
 
 # The matrix.  name | compiler | flags | word size (64 = the host's, 32 = -m32)
-configs=()
-for cc in gcc clang; do for o in O0 O2; do for std in c11 c17 c2x; do
-  configs+=("$cc-$o-$std|$cc|-std=$std -$o|64")
-done; done; done
-for cc in gcc clang; do for o in O0 O2; do
-  configs+=("$cc-$o-nofutex|$cc|-std=c11 -$o -DMEMO_NO_FUTEX|64")
-done; done
-configs+=(
-  "tsan|clang|-std=c11 -O1 -g -fsanitize=thread|64"
-  "tsan-nofutex|clang|-std=c11 -O1 -g -fsanitize=thread -DMEMO_NO_FUTEX|64"
-  "asan-ubsan-gcc|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all|64"
-  "asan-ubsan-clang|clang|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all|64"
-  # i386: 4-byte pointers and long, 32-bit time_t by default, another futex
-  # syscall number; time64 = glibc's 64-bit time_t on a 32-bit target.
-  "gcc-m32-O0|gcc|-m32 -std=c11 -O0|32"
-  "gcc-m32-O2|gcc|-m32 -std=c17 -O2|32"
-  "gcc-m32-nofutex|gcc|-m32 -std=c11 -O2 -DMEMO_NO_FUTEX|32"
-  "gcc-m32-time64|gcc|-m32 -std=c11 -O2 -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64|32"
-  "clang-m32-O0|clang|-m32 -std=c11 -O0|32"
-  "clang-m32-O2|clang|-m32 -std=c2x -O2|32"
-  "clang-m32-nofutex|clang|-m32 -std=c11 -O2 -DMEMO_NO_FUTEX|32"
-)
+mapfile -t configs < <(mk_matrix unit)
 [ -n "${MEMO_TEST_CONFIGS:-}" ] && { keep=(); for c in "${configs[@]}"; do
   case " $MEMO_TEST_CONFIGS " in *" ${c%%|*} "*) keep+=("$c");; esac; done; configs=("${keep[@]}"); }
 
 suites=(
   "cell|tests/test_cell.c"
   "backoff|tests/test_backoff.c"
-  "typed|tests/test_typed.c tests/tu_def.c tests/tu_use.c"
+  "typed|tests/typed/test_typed.c tests/typed/tu_def.c tests/typed/tu_use.c"
   "lease|tests/test_lease.c"
   "limits|tests/test_limits.c"
   "cancel|tests/test_cancel.c"
   "overrides|tests/test_overrides.c"
-  "kinds|tests/test_typed_kinds.c"
+  "kinds|tests/typed/test_typed_kinds.c"
   "nongnu|tests/test_nongnu.c"
 )
 
@@ -105,7 +91,7 @@ for cfg in "${configs[@]}"; do
   for s in "${suites[@]}"; do
     IFS='|' read -r sname srcs <<<"$s"
     # shellcheck disable=SC2086
-    $cc $flags $WARN -Iinclude -Itests $srcs -o "$B/$name-$sname" -lcmocka -pthread 2>"$B/$name-$sname.build.log" &
+    $cc $flags $WARN -I"$INC" -Itests -Itests/common $srcs -o "$B/$name-$sname" -lcmocka -pthread 2>"$B/$name-$sname.build.log" &
     pids+=($!)
   done
   i=0
@@ -118,14 +104,20 @@ for cfg in "${configs[@]}"; do
       record "$name/$sname(build)" 1 1; continue
     fi
     # shellcheck disable=SC2086
-    out=$(TSAN_OPTIONS="halt_on_error=1" timeout 300 $runner "$exe" 2>&1); rc=$?
+    # under qemu the watchdog allows what it allows under the sanitizers
+    out=$(TSAN_OPTIONS="halt_on_error=1" MT_WATCHDOG_S=${MT_WATCHDOG_S:-${runner:+30}} timeout 300 $runner "$exe" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     p=${p:-0}; f=${f:-0}
     if [ $rc -ne 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed or sanitizer report
     passed=$((passed + p)); failed=$((failed + f))
     if [ "$f" != 0 ]; then
-      failures+=("$name/$sname"); row+="  $sname: $p passed, $f FAILED (rc=$rc)"
+      # the failed tests by name (cmocka's list; the watchdog's for a hang)
+      tnames=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' | sort -u)
+      if [ -n "$tnames" ]; then for t in $tnames; do failures+=("$name/$sname/$t"); done
+      else failures+=("$name/$sname"); fi
+      hang=$(printf '%s\n' "$out" | sed -n 's/^\[  HANG    \] \([A-Za-z0-9_]*\):.*/\1/p' | head -1)
+      row+="  $sname: $p passed, $f FAILED (rc=$rc${hang:+, $hang hung})"
       details+="  -- $sname:"$'\n'$(printf '%s\n' "$out" | grep -vE '^\[ *(RUN|OK) ' | tail -40 | sed 's/^/    /')$'\n'
     else
       row+=$(printf '  %s %3s' "$sname" "$p")
@@ -139,9 +131,9 @@ done
 # The race program (tests/stress.c), short: 1 s plain, 1 s under TSan and,
 # with -m32, 1 s on i386 (64-bit atomics there are cmpxchg8b).
 # `make stress` runs it for minutes.
-stress_cfgs=("gcc|-std=c11 -O2|64" "clang|-std=c11 -O1 -g -fsanitize=thread|64" "gcc|-m32 -std=c11 -O2|32")
+mapfile -t stress_cfgs < <(mk_matrix stress)
 for sc in "${stress_cfgs[@]}"; do
-  IFS='|' read -r cc flags bits <<<"$sc"
+  IFS='|' read -r _ cc flags bits <<<"$sc"
   runner=""
   if [ "$bits" = 32 ]; then
     [ -z "${m32_run[$cc]+x}" ] && [ -z "${m32_skip[$cc]+x}" ] && m32_probe "$cc"
@@ -149,7 +141,7 @@ for sc in "${stress_cfgs[@]}"; do
     runner=${m32_run[$cc]}
   fi
   # shellcheck disable=SC2086
-  if $cc $flags $WARN -Iinclude tests/stress.c -o "$B/stress" -pthread 2>"$B/stress.log" &&
+  if $cc $flags $WARN -I"$INC" tests/stress.c -o "$B/stress" -pthread 2>"$B/stress.log" &&
      out=$(TSAN_OPTIONS="halt_on_error=1" timeout 120 $runner "$B/stress" 1 8 2>&1); then
     echo "[stress $cc $flags] $(printf '%s\n' "$out" | sed -n 's/^stress: \([0-9]* operations.*\)/\1/p' | cut -c1-100)"
     record "stress $cc" 0 1
@@ -177,22 +169,25 @@ fi
 
 # The header alone, strict flags, each standard (and -m32, 32- and 64-bit
 # time_t); and in C++.
-hdr_flags="-Wall -Wextra -Wpedantic -Werror -Wsign-conversion -Wstrict-prototypes -Wshadow -Iinclude"
+hdr_flags="$WARN_STRICT -I$INC"
 printf '#include "memo.h"\nint main(void) { return 0; }\n' > "$B/header_only.c"
-hdr_ok=0; hdr_all=()
-for cc in gcc clang; do
-  hdr=("-std=c11" "-std=c17" "-std=c2x")
-  if $cc -m32 -c "$B/header_only.c" -Iinclude -o "$B/header_only.o" 2>/dev/null; then
-    hdr+=("-m32 -std=c11" "-m32 -std=c11 -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64")
-  else echo "[header] $cc -m32 SKIPPED: no 32-bit C headers (gcc-multilib)"; skipped=$((skipped + 2)); fi
-  for h in "${hdr[@]}"; do
-    hdr_all+=("$cc $h")
-    # shellcheck disable=SC2086
-    if $cc $h $hdr_flags -c "$B/header_only.c" -o "$B/header_only.o" 2>"$B/h.log" &&
-       $cc $h $hdr_flags -DMEMO_NO_FUTEX -c "$B/header_only.c" -o "$B/header_only.o" 2>>"$B/h.log"; then
-      record "header $cc $h" 0 1; hdr_ok=$((hdr_ok + 1))
-    else echo "[header] $cc $h: FAILED"; head -20 "$B/h.log"; record "header $cc $h" 1 1; fi
-  done
+hdr_ok=0; hdr_all=(); declare -A hdr_m32=()
+mapfile -t hdr_cfgs < <(mk_matrix header)
+for hc in "${hdr_cfgs[@]}"; do
+  IFS='|' read -r _ cc h bits <<<"$hc"
+  if [ "$bits" = 32 ]; then
+    if [ -z "${hdr_m32[$cc]+x}" ]; then
+      if $cc -m32 -c "$B/header_only.c" -I"$INC" -o "$B/header_only.o" 2>/dev/null; then hdr_m32[$cc]=1
+      else hdr_m32[$cc]=0; echo "[header] $cc -m32 SKIPPED: no 32-bit C headers (gcc-multilib)"; fi
+    fi
+    [ "${hdr_m32[$cc]}" = 1 ] || { skipped=$((skipped + 1)); continue; }
+  fi
+  hdr_all+=("$cc $h")
+  # shellcheck disable=SC2086
+  if $cc $h $hdr_flags -c "$B/header_only.c" -o "$B/header_only.o" 2>"$B/h.log" &&
+     $cc $h $hdr_flags -DMEMO_NO_FUTEX -c "$B/header_only.c" -o "$B/header_only.o" 2>>"$B/h.log"; then
+    record "header $cc $h" 0 1; hdr_ok=$((hdr_ok + 1))
+  else echo "[header] $cc $h: FAILED"; head -20 "$B/h.log"; record "header $cc $h" 1 1; fi
 done
 # every public function instantiated, -O2 with strict aliasing at its most
 # sensitive, and run
@@ -212,21 +207,21 @@ if command -v musl-gcc >/dev/null 2>&1; then
   done
 else echo "[header] musl SKIPPED: musl-gcc missing (apt-get install -y musl-tools)"; skipped=$((skipped + 2)); fi
 echo "[header] $hdr_ok/${#hdr_all[@]} strict builds (+ -DMEMO_NO_FUTEX each): gcc, clang x c11 c17 c2x, -m32, -m32 time64"
-gcc -std=c11 -Iinclude -c "$B/header_only.c" -o "$B/header_only.o"
+$CC -std=c11 -I"$INC" -c "$B/header_only.c" -o "$B/header_only.o"
 # exports nothing but the weak, versioned program-wide tables (memo_i_*_vN_)
 if ! nm -g --defined-only "$B/header_only.o" | grep -v ' main$' | grep -qvE ' [VW] memo_i_[a-z_]+_v[0-9]+_$'; then record "no-exported-symbols" 0 1
 else echo "[header] exports symbols:"; nm -g --defined-only "$B/header_only.o"; record "no-exported-symbols" 1 1; fi
 
 for cxx in "g++ -std=c++23" "clang++ -std=c++2b"; do
   # shellcheck disable=SC2086
-  if $cxx -Wall -Wextra -Wpedantic -Werror -Iinclude tests/cxx_smoke.cpp -o "$B/cxx_smoke" -pthread 2>"$B/cxx.log" && "$B/cxx_smoke" >/dev/null; then
+  if $cxx $WARN -I"$INC" tests/cxx_smoke.cpp -o "$B/cxx_smoke" -pthread 2>"$B/cxx.log" && "$B/cxx_smoke" >/dev/null; then
     echo "[c++] $cxx tests/cxx_smoke.cpp: passed"; record "cxx $cxx" 0 1
   else echo "[c++] $cxx: FAILED"; head -20 "$B/cxx.log"; record "cxx $cxx" 1 1; fi
 done
 
 # The fuzzer's seed corpus, replayed without libFuzzer (ASan+UBSan, TSan,
 # no-futex); `make fuzz` fuzzes for a bounded time.
-if out=$(bash tests/fuzz/run.sh replay 2>&1); then echo "[fuzz] $(printf '%s\n' "$out" | tail -1)"; record "fuzz replay" 0 1
+if out=$(FUZZ_INCLUDE=$INC bash tests/fuzz/run.sh replay 2>&1); then echo "[fuzz] $(printf '%s\n' "$out" | tail -1)"; record "fuzz replay" 0 1
 else printf '%s\n' "$out" | tail -40; record "fuzz replay" 1 1; fi
 
 # The manual stays true to the code: every error code returned is in the
@@ -240,7 +235,7 @@ for f in tests/compile_fail/*.c; do
   for cc in gcc clang; do
     cf_all=$((cf_all + 1))
     # shellcheck disable=SC2086
-    if $cc -std=c11 $WARN -Iinclude -c "$f" -o /dev/null 2>/dev/null; then
+    if $cc -std=c11 $WARN -I"$INC" -c "$f" -o /dev/null 2>/dev/null; then
       echo "[compile_fail] $cc $f: compiled, but must not"; record "compile_fail $f" 1 1
     else record "compile_fail $f" 0 1; cf_ok=$((cf_ok + 1)); fi
   done
@@ -268,7 +263,7 @@ fi
 # Two header versions in one program (docs/DESIGN.md, "ABI"): a unit built
 # with the 0.1 header from before the defects fixes shares a cell with one
 # built with include/memo.h (tests/abi/run.sh).
-ab_out=$(bash tests/abi/run.sh 2>&1); ab_rc=$?
+ab_out=$(MEMO_INCLUDE=$INC bash tests/abi/run.sh 2>&1); ab_rc=$?
 printf '%s\n' "$ab_out" | grep -v '^abi: '
 ab_p=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p'); ab_f=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 ab_p=${ab_p:-0}; ab_f=${ab_f:-1}; [ $ab_rc -ne 0 ] && [ "$ab_f" = 0 ] && ab_f=1
@@ -281,7 +276,7 @@ record "abi old/new header" 0 "$ab_p"; [ "$ab_f" != 0 ] && record "abi old/new h
 # hang is a named failure; own small matrix: gcc/clang -O2 and TSan, each with
 # and without -DMEMO_NO_FUTEX (MEMO_TEST_LIVENESS="gcc-O2 tsan" picks configs).
 # shellcheck disable=SC2086
-lv_out=$(bash tests/liveness/run.sh ${MEMO_TEST_LIVENESS:-} 2>&1); lv_rc=$?
+lv_out=$(MEMO_INCLUDE=$INC bash tests/liveness/run.sh ${MEMO_TEST_LIVENESS:-} 2>&1); lv_rc=$?
 printf '%s\n' "$lv_out" | grep -v '^liveness failed: '
 lv_sum=$(printf '%s\n' "$lv_out" | sed -n 's/^liveness: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p')
 read -r lv_p lv_f lv_s <<<"${lv_sum:-0 1 0}"

@@ -166,5 +166,5 @@ int main(void)
         cmocka_unit_test(test_reset_forgets_failure_and_window),
         cmocka_unit_test(test_peek_in_window_is_eagain),
     };
-    return cmocka_run_group_tests_name("memo_backoff", tests, NULL, NULL);
+    return mt_run_tests("memo_backoff", tests);
 }

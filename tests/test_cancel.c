@@ -56,12 +56,8 @@ static unsigned c_rand(unsigned *s)
 /* The sanitizers' runtimes do not survive asynchronous cancellation (ASan
  * reports its own sigaltstack teardown, TSan stalls): this test runs in the
  * plain builds of the matrix and under valgrind. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(MT_ASAN) || defined(MT_TSAN)
 #define C_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define C_SANITIZED 1
-#endif
 #endif
 
 static void test_async_cancel_never_leaves_the_cell_stuck(void **state)
@@ -80,13 +76,12 @@ static void test_async_cancel_never_leaves_the_cell_stuck(void **state)
         atomic_store(&w.started, 0);
         pthread_t th;
         assert_int_equal(pthread_create(&th, NULL, c_worker, &w), 0);
-        while (!atomic_load(&w.started))
-            sched_yield();
+        mt_wait_until(atomic_load(&w.started));
         /* let it run a random number of loop iterations' worth of time */
         for (volatile unsigned spin = c_rand(&seed) % 200000; spin; spin--)
             ;
         assert_int_equal(pthread_cancel(th), 0);
-        assert_int_equal(pthread_join(th, NULL), 0);
+        mt_join(th, NULL);
         /* nobody runs now: the cell must not be BUSY, nor its lock held */
         uint32_t s = atomic_load(&m.state_);
         if ((s & MEMO_I_PHASE) == MEMO_I_BUSY || atomic_load(&m.rlock_) != 0)
@@ -151,7 +146,7 @@ static void test_waiting_is_not_a_cancellation_point(void **state)
     assert_int_equal(pthread_cancel(th), 0);
     gate_open(&c_gate);
     void *res = NULL;
-    assert_int_equal(pthread_join(th, &res), 0);
+    mt_join(th, &res);
     assert_ptr_equal(res, PTHREAD_CANCELED);
     assert_int_equal(atomic_load(&w.returned), 1);
     assert_int_equal(w.err, 0);
@@ -166,5 +161,5 @@ int main(void)
         cmocka_unit_test(test_async_cancel_never_leaves_the_cell_stuck),
         cmocka_unit_test(test_waiting_is_not_a_cancellation_point),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return mt_run_tests("tests", tests);
 }

@@ -357,7 +357,7 @@ static void run_takeover(int mode)
     else
         gate_open(&c.gate);
     void *ret;
-    assert_int_equal(pthread_join(owner.th, &ret), 0);
+    mt_join(owner.th, &ret);
     if (mode == 0)
         assert_ptr_equal(ret, PTHREAD_CANCELED);
     for (int i = 0; i < 4; i++) {
@@ -401,7 +401,7 @@ static void test_cancelled_constructor_leaves_cell_empty(void **state)
     getter_start(&owner, &m, NULL);
     gate_wait_entered(&c.gate, 1);
     assert_int_equal(pthread_cancel(owner.th), 0);
-    assert_int_equal(pthread_join(owner.th, NULL), 0);
+    mt_join(owner.th, NULL);
     void *v;
     assert_int_equal(memo_peek(&m, &v), EAGAIN);
     assert_int_equal(memo_get_timed(&m, &v, 0), 0); /* not BUSY: constructs */
@@ -422,9 +422,9 @@ static void test_get_timed_times_out_and_attempt_goes_on(void **state)
     gate_wait_entered(&f->gate, 1);
     void *v = NULL;
     assert_int_equal(memo_get_timed(&m, &v, 0), ETIMEDOUT);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = mt_now_ns();
     assert_int_equal(memo_get_timed(&m, &v, 30), ETIMEDOUT);
-    uint64_t waited = mono_ns() - t0;
+    uint64_t waited = mt_now_ns() - t0;
     assert_true(waited >= 29000000u); /* it did wait (no upper bound here) */
     assert_null(v);
     gate_open(&f->gate);
@@ -552,7 +552,7 @@ static void test_reset_during_construction_waits_then_destroys(void **state)
     assert_int_equal(pthread_create(&r.th, NULL, resetter_main, &r), 0);
     gate_open(&f->gate);
     getter_join(&owner);
-    assert_int_equal(pthread_join(r.th, NULL), 0);
+    mt_join(r.th, NULL);
     assert_int_equal(owner.err, 0);
     assert_int_equal(r.err, 0);
     /* Whatever the interleaving, the reset came after the construction
@@ -601,7 +601,7 @@ static void test_invalidate_races_destroy_once(void **state)
         }
         int ok = 0, already = 0;
         for (int i = 0; i < 3; i++) {
-            assert_int_equal(pthread_join(x[i].th, NULL), 0);
+            mt_join(x[i].th, NULL);
             if (x[i].err == 0)
                 ok++;
             else if (x[i].err == EALREADY)
@@ -723,7 +723,7 @@ static void test_published_value_is_fully_visible(void **state)
             assert_int_equal(pthread_create(&rd[i].th, NULL, reader_main, &rd[i]), 0);
         }
         for (int i = 0; i < 4; i++) {
-            assert_int_equal(pthread_join(rd[i].th, NULL), 0);
+            mt_join(rd[i].th, NULL);
             assert_int_equal(rd[i].bad, 0);
         }
         assert_int_equal(memo_stats(&m).attempts, 1);
@@ -773,7 +773,7 @@ static void test_reset_churn_keeps_counts_balanced(void **state)
         assert_int_equal(memo_reset(&m), 0);
     atomic_store(&stop, 1);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
+        mt_join(th[i], NULL);
         assert_int_equal(c[i].errors, 0);
     }
     void *v;
@@ -812,5 +812,5 @@ int main(void)
         cmocka_unit_test(test_published_value_is_fully_visible),
         cmocka_unit_test(test_reset_churn_keeps_counts_balanced),
     };
-    return cmocka_run_group_tests_name("memo_cell", tests, NULL, NULL);
+    return mt_run_tests("memo_cell", tests);
 }

@@ -411,7 +411,7 @@ static void test_leases_survive_concurrent_resets(void **state)
     for (int i = 0; i < HOLDERS + RESETTERS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, i < HOLDERS ? holder : resetter, &r), 0);
     for (int i = 0; i < HOLDERS + RESETTERS; i++)
-        pthread_join(t[i], NULL);
+        mt_join(t[i], NULL);
     pthread_barrier_destroy(&r.start);
     assert_int_equal(atomic_load(&r.violations), 0);
     assert_int_equal(atomic_load(&r.held), (long)HOLDERS * r.rounds);
@@ -552,7 +552,7 @@ static void test_deferred_destructor_never_waits_and_leaks_nothing(void **state)
     atomic_store(&o.exit_in_dtor, 1);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, ovl_release_main, &l2), 0);
-    assert_int_equal(pthread_join(th, NULL), 0);
+    mt_join(th, NULL);
     assert_int_equal(atomic_load(&o.destroyed), 2);
     assert_null(m.retired_); /* unlinked and freed before the destructor */
     atomic_store(&o.exit_in_dtor, 0);
@@ -577,5 +577,5 @@ int main(void)
         cmocka_unit_test(test_invalidate_lease_is_exact),
         cmocka_unit_test(test_deferred_destructor_never_waits_and_leaks_nothing),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return mt_run_tests("tests", tests);
 }

@@ -214,7 +214,7 @@ static void test_huge_timeout_waits(void **state)
         wait_for_waiters(&m, 1);
         gate_open(&f.gate);
         getter_join(&owner);
-        assert_int_equal(pthread_join(t.th, NULL), 0);
+        mt_join(t.th, NULL);
         assert_int_equal(owner.err, 0);
         assert_int_equal(t.err, 0); /* was ETIMEDOUT at once */
         assert_ptr_equal(t.v, owner.value);
@@ -232,5 +232,5 @@ int main(void)
         cmocka_unit_test(test_lease_count_cannot_carry_into_epoch),
         cmocka_unit_test(test_huge_timeout_waits),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return mt_run_tests("tests", tests);
 }

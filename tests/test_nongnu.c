@@ -26,6 +26,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <cmocka.h>
+#include "mt_watchdog.h"
 #ifndef MEMO_NO_FUTEX
 #undef __GNUC__
 #undef __clang__
@@ -120,5 +121,5 @@ int main(void)
         cmocka_unit_test(test_pointer_lives_in_the_slot),
         cmocka_unit_test(test_value_lives_in_place),
     };
-    return cmocka_run_group_tests_name("memo_nongnu", tests, NULL, NULL);
+    return mt_run_tests("memo_nongnu", tests);
 }

@@ -1,6 +1,9 @@
 /* test_overrides.c -- the override points: MEMO_MALLOC/MEMO_FREE receive every
  * allocation memo makes, and MEMO_ASSERT sees memo's invariants (header as a
  * manual: assertions and override points). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@ static void assert_hook(int ok, const char *what) { if (!ok) { n_assert_fail++; 
 #define MEMO_FREE(p) count_free(p)
 #define MEMO_ASSERT(c) assert_hook(!!(c), #c)
 #include "memo.h"
+#include "mt_watchdog.h"
 
 static int objs[4], nbuilt, ndestroyed;
 static int o_ctor(void *arg, void **out) { (void)arg; *out = &objs[nbuilt++ % 4]; return 0; }
@@ -65,5 +69,5 @@ int main(void)
         cmocka_unit_test(test_every_allocation_goes_through_memo_malloc),
         cmocka_unit_test(test_memo_assert_sees_a_broken_invariant),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return mt_run_tests("memo_overrides", tests);
 }

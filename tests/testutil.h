@@ -18,22 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
 #include <cmocka.h>
 
 #include "memo.h"
+#include "mt_common.h"
+#include "mt_watchdog.h"
 
-/* Stress rounds scale down under ThreadSanitizer, which is ~10x slower. */
-#if defined(__SANITIZE_THREAD__)
-#define MEMO_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MEMO_TEST_TSAN 1
-#endif
-#endif
-/* ... and under valgrind (run_all.sh sets MEMO_TEST_LIGHT=1 there). */
+/* Stress rounds scale down under ThreadSanitizer, which is ~10x slower, and
+ * under valgrind (run_all.sh sets MEMO_TEST_LIGHT=1 there). */
 static inline int memo_test_rounds(int n)
 {
-#ifdef MEMO_TEST_TSAN
+#ifdef MT_TSAN
     return n / 10 + 1;
 #else
     return getenv("MEMO_TEST_LIGHT") ? n / 10 + 1 : n;
@@ -50,8 +46,12 @@ typedef struct gate {
 
 static inline void gate_init(gate_t *g)
 {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* for gate_wait_entered's deadline */
     pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
+    pthread_cond_init(&g->cv, &a);
+    pthread_condattr_destroy(&a);
     g->open = 0;
     g->entered = 0;
 }
@@ -77,13 +77,24 @@ static inline void gate_pass(gate_t *g)
     pthread_cleanup_pop(1);
 }
 
-/* Called from the test: block until n constructors reached the gate. */
-static inline void gate_wait_entered(gate_t *g, int n)
+/* Called from the test: block until n constructors reached the gate; fails
+ * the test if they have not within mt_wait_ms(). */
+#define gate_wait_entered(g, n) gate_wait_entered_((g), (n), __FILE__, __LINE__)
+static inline void gate_wait_entered_(gate_t *g, int n, const char *file, int line)
 {
+    long ms = mt_wait_ms();
+    uint64_t end = mt_now_ns() + (uint64_t)ms * 1000000u;
+    struct timespec ts = { (time_t)(end / 1000000000u), (long)(end % 1000000000u) };
+    int entered;
     pthread_mutex_lock(&g->mu);
-    while (g->entered < n)
-        pthread_cond_wait(&g->cv, &g->mu);
+    while (g->entered < n && pthread_cond_timedwait(&g->cv, &g->mu, &ts) != ETIMEDOUT) {
+    }
+    entered = g->entered;
     pthread_mutex_unlock(&g->mu);
+    if (entered < n) {
+        print_error("gate_wait_entered: %d of %d constructors reached the gate within %ld ms\n", entered, n, ms);
+        _fail(file, line);
+    }
 }
 
 static inline void gate_open(gate_t *g)
@@ -97,17 +108,18 @@ static inline void gate_open(gate_t *g)
 /* Block until at least n callers of m found it BUSY and committed to waiting
  * for the running attempt (memo counts them before they sleep; once counted,
  * a caller receives that attempt's outcome). */
-static inline void wait_for_waiters(memo_t *m, uint32_t n)
+#define wait_for_waiters(m, n) wait_for_waiters_((m), (n), __FILE__, __LINE__)
+static inline void wait_for_waiters_(memo_t *m, uint32_t n, const char *file, int line)
 {
-    while (memo_stats(m).waits < n)
+    long ms = mt_wait_ms();
+    uint64_t end = mt_now_ns() + (uint64_t)ms * 1000000u;
+    uint32_t w;
+    while ((w = memo_stats(m).waits) < n && mt_now_ns() < end)
         sched_yield();
-}
-
-static inline uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (w < n) {
+        print_error("wait_for_waiters: %u of %u callers waiting after %ld ms\n", (unsigned)w, (unsigned)n, ms);
+        _fail(file, line);
+    }
 }
 
 /* A thread calling memo_get on a cell and recording the result. */
@@ -138,9 +150,6 @@ static inline void getter_start(getter_t *g, memo_t *m, pthread_barrier_t *start
     assert_int_equal(pthread_create(&g->th, NULL, getter_main, g), 0);
 }
 
-static inline void getter_join(getter_t *g)
-{
-    assert_int_equal(pthread_join(g->th, NULL), 0);
-}
+#define getter_join(g) mt_join((g)->th, NULL)
 
 #endif

@@ -17,6 +17,7 @@
  * mode.  Exit status 0 only if every invocation succeeded. */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include "memo.h"
+#include "mt_common.h"
 
 #include <errno.h>
 #include <hiredis.h>
@@ -39,11 +40,6 @@ typedef struct {
 
 static long g_connects; /* in this context (process) */
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- PostgreSQL ------------------------------------------------------------ */
 static int pg_open(PGconn **out) {
@@ -191,9 +187,9 @@ int main(int argc, char **argv) {
             uint64_t *my = lat + (size_t)i * (size_t)k;
             long fails = 0;
             for (long j = 0; j < k; j++) {
-                uint64_t t0 = now_ns();
+                uint64_t t0 = mt_now_ns();
                 if (invoke(pg, memo) != 0) fails++;
-                my[j] = now_ns() - t0;
+                my[j] = mt_now_ns() - t0;
             }
             /* The context is frozen/destroyed: close the cached connection. */
             if (memo) {

@@ -16,6 +16,7 @@
 # and are stopped on exit (trap).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. mk/flags.sh   # WARN; CC (default gcc)
 K=${BENCH_INVOCATIONS:-200}
 CONTEXTS=${BENCH_CONTEXTS:-"1 4 16"}
 CSV=docs/img/lambda_bench.csv
@@ -54,7 +55,7 @@ trap 'exit 130' INT TERM
 # --- build ----------------------------------------------------------------------
 EXE=$TMP/lambda_bench
 # shellcheck disable=SC2046
-gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -Iinclude $(pkg-config --cflags libpq hiredis) \
+$CC -std=c11 -O2 $WARN -Iinclude -Itests/common $(pkg-config --cflags libpq hiredis) \
     bench/lambda/lambda_bench.c -o "$EXE" $(pkg-config --libs libpq hiredis) -pthread ||
   die "build failed"
 

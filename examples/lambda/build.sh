@@ -8,11 +8,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${1:-$root/build/lambda}
+. "$root/mk/flags.sh"   # WARN; CC (default gcc)
 mkdir -p "$out"
 # Debian keeps libpq-fe.h in /usr/include/postgresql.
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo "-I$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)")
 # shellcheck disable=SC2086
-${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I "$root/include" $pq_cflags \
+$CC -std=c11 -O2 $WARN -I "$root/include" $pq_cflags \
   "$here/bootstrap.c" "$here/handler.c" -o "$out/bootstrap" \
   -lcurl -lpq -lsqlite3 -pthread ${EXTRA_LDFLAGS:-}
 chmod 755 "$out/bootstrap"

@@ -2,17 +2,19 @@
 # run.sh -- two header versions in one program sharing one cell: old_unit.c
 # built with the 0.1 header from before the defects fixes (a copy kept here),
 # new_unit.c with include/memo.h; futex and MEMO_NO_FUTEX, gcc and clang.
-# Ends with "abi: N passed, N failed".
+# Ends with "abi: N passed, N failed".  MEMO_INCLUDE=dir: new_unit.c is built
+# with dir/memo.h instead of include/memo.h.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. mk/flags.sh
 B=build/abi; mkdir -p "$B"
-WARN="-Wall -Wextra -Wpedantic -Werror"
+INC=${MEMO_INCLUDE:-include}
 passed=0; failed=0
 for cc in gcc clang; do for opt in "" "-DMEMO_NO_FUTEX"; do
   name="$cc${opt:+-nofutex}"
   # shellcheck disable=SC2086
   if $cc -std=c11 -O2 $opt $WARN -Itests/abi -c tests/abi/old_unit.c -o "$B/old-$name.o" 2>"$B/$name.log" &&
-     $cc -std=c11 -O2 $opt $WARN -Iinclude -Itests/abi -c tests/abi/new_unit.c -o "$B/new-$name.o" 2>>"$B/$name.log" &&
+     $cc -std=c11 -O2 $opt $WARN -I"$INC" -Itests/abi -c tests/abi/new_unit.c -o "$B/new-$name.o" 2>>"$B/$name.log" &&
      $cc -std=c11 -O2 $WARN -Itests/abi tests/abi/abi_main.c "$B/old-$name.o" "$B/new-$name.o" -o "$B/abi-$name" -pthread 2>>"$B/$name.log"; then
     out=$(timeout 60 "$B/abi-$name" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p'); f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')

@@ -166,6 +166,8 @@ static _Atomic uint64_t fz_now_ns = FZ_CLOCK_BASE;
 #include <time.h>
 #include <unistd.h>
 
+#include "mt_common.h" /* the real clock (mt_now_ns), for the dispatcher's deadlines */
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_MAX_WORKERS 4
@@ -254,12 +256,8 @@ static const long fz_huge_tab[8] = { LONG_MAX, LONG_MAX, LONG_MAX, LONG_MAX, LON
  * that vanished, or report the vanished threads' accesses as races), so fork
  * steps are no-ops there; the ASan replays (futex and MEMO_NO_FUTEX) and the
  * fuzzer run them. */
-#if defined(__SANITIZE_THREAD__)
+#ifdef MT_TSAN
 #define FZ_FORK 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FZ_FORK 0
-#endif
 #endif
 #ifndef FZ_FORK
 #define FZ_FORK 1
@@ -1355,17 +1353,10 @@ static void fz_prepare(fz_worker_t *w, int kind, int arg)
 
 /* --- dispatcher waits (H.mu held) ---------------------------------------- */
 
-static uint64_t fz_real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Waits on cv_d for at most tick_ns; fails the run once `deadline` passed. */
 static void fz_wait_d(uint64_t deadline, uint64_t tick_ns, const char *what)
 {
-    uint64_t now = fz_real_ns();
+    uint64_t now = mt_now_ns();
     if (now >= deadline)
         fz_violation("hang: %s did not happen within %llu s", what,
                      (unsigned long long)(FZ_HANG_NS / 1000000000u));
@@ -1876,7 +1867,7 @@ static void fz_seq_step(fz_worker_t *w)
         uint64_t made0 = atomic_load(&IP.made[(r->arg >> 1) & 1]);
         fz_go(w);
         fz_lock();
-        uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+        uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
         while (w->busy)
             fz_wait_d(deadline, FZ_HANG_NS, "a sequential operation's return");
         fz_trace("seq", r);
@@ -1897,7 +1888,7 @@ static void fz_seq_step(fz_worker_t *w)
     fz_unlock();
     fz_go(w);
     fz_lock();
-    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
     while (w->busy && !(H.gate_in && H.gate_worker == w->id))
         fz_wait_d(deadline, FZ_HANG_NS, "a sequential operation's return");
     fz_trace(e.gate ? "gated" : "seq", r);
@@ -1919,7 +1910,7 @@ static void fz_seq_step(fz_worker_t *w)
 static void fz_gate_step(fz_worker_t *w)
 {
     fz_rec_t *r = &w->rec;
-    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
     if (r->kind == K_GET_TSHORT && ++H.real_waits > FZ_MAX_REAL_WAITS)
         r->kind = K_GET_T0;
     if (IS_WAITER(r->kind)) {
@@ -1986,7 +1977,7 @@ static void fz_open(int cancel)
     else
         H.gate_open = 1;
     pthread_cond_broadcast(&H.cv_w);
-    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
     while (fz_any_busy())
         fz_wait_d(deadline, FZ_HANG_NS, "every blocked operation returning after the gate opened");
     H.no_gate = 0;
@@ -2094,7 +2085,7 @@ static size_t fz_burst(size_t i)
         ws[j]->go = 1;
         pthread_cond_signal(&ws[j]->cv);
     }
-    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
     while (fz_any_busy())
         fz_wait_d(deadline, FZ_HANG_NS, "every operation of a burst returning");
     H.no_gate = 0;
@@ -2469,7 +2460,7 @@ static void fz_finish(void)
     fz_prepare(w, K_RESET, 0);
     fz_go(w);
     fz_lock();
-    uint64_t deadline = fz_real_ns() + FZ_HANG_NS;
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
     while (w->busy)
         fz_wait_d(deadline, FZ_HANG_NS, "the final memo_reset's return");
     const fz_rec_t *r = &w->rec;

@@ -15,23 +15,20 @@
 # New inputs the fuzzer finds are never added to tests/fuzz/corpus automatically.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. mk/flags.sh
 B=build/fuzz
 C=tests/fuzz/corpus
 INC=${FUZZ_INCLUDE:-include}
-WARN="-Wall -Wextra -Wpedantic -Werror ${FUZZ_CFLAGS:-}"
+WARN="$WARN ${FUZZ_CFLAGS:-}"
 SRC=tests/fuzz/fuzz_cell.c
 mkdir -p "$B"
 
-# name | compiler | flags
-replay_builds=(
-  "asan-ubsan-gcc|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
-  "tsan-clang|clang|-std=c11 -O1 -g -fsanitize=thread"
-  "asan-ubsan-gcc-nofutex|gcc|-std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DMEMO_NO_FUTEX"
-)
+# name | compiler | flags | bits: the `fuzz` rows of mk/matrix.conf
+mapfile -t replay_builds < <(mk_matrix fuzz)
 
 build_replay() { # name cc flags -> $B/replay-NAME
   # shellcheck disable=SC2086
-  $2 $3 $WARN -I"$INC" "$SRC" tests/fuzz/replay.c -o "$B/replay-$1" -pthread 2>"$B/replay-$1.build.log" || {
+  $2 $3 $WARN -I"$INC" -Itests/common "$SRC" tests/fuzz/replay.c -o "$B/replay-$1" -pthread 2>"$B/replay-$1.build.log" || {
     echo "[fuzz replay $1] BUILD FAILED"; sed 's/^/    /' "$B/replay-$1.build.log" | head -20; return 1; }
 }
 
@@ -47,7 +44,7 @@ do_replay() {
   for f in "$C"/*; do [ -f "$f" ] && files+=("$f"); done
   [ ${#files[@]} -gt 0 ] || { echo "fuzz replay: no inputs in $C"; return 1; }
   for cfg in "${replay_builds[@]}"; do
-    IFS='|' read -r name cc flags <<<"$cfg"
+    IFS='|' read -r name cc flags _ <<<"$cfg"
     if ! build_replay "$name" "$cc" "$flags"; then fails=$((fails + ${#files[@]})); continue; fi
     local t0=$SECONDS bad=0
     runs=$((runs + ${#files[@]}))
@@ -75,8 +72,8 @@ nfiles() { find "$1" -maxdepth 1 -type f | wc -l; }
 do_fuzz() {
   local secs=${1:-60}
   # shellcheck disable=SC2086
-  clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $WARN \
-      -I"$INC" "$SRC" -o "$B/fuzz_cell" -pthread 2>"$B/fuzz_cell.build.log" || {
+  clang -std=c11 $FUZZER $WARN \
+      -I"$INC" -Itests/common "$SRC" -o "$B/fuzz_cell" -pthread 2>"$B/fuzz_cell.build.log" || {
     echo "fuzz: BUILD FAILED"; sed 's/^/    /' "$B/fuzz_cell.build.log" | head -20; return 1; }
   rm -rf "$B/work"; mkdir -p "$B/work" "$B/artifacts"
   cp "$C"/* "$B/work/"
@@ -102,7 +99,7 @@ do_fuzz() {
 }
 
 do_repro() {
-  IFS='|' read -r name cc flags <<<"${replay_builds[0]}"
+  IFS="|" read -r name cc flags _ <<<"${replay_builds[0]}"
   build_replay "$name" "$cc" "$flags" || return 1
   "$B/replay-$name" "$@"
 }

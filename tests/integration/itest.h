@@ -28,6 +28,12 @@
 
 #include <cmocka.h>
 
+#include "mt_common.h"
+/* 40 s a test (120 s under ASan; run.sh's timeout is 150 s): a test may wait
+ * 20 s for a restarted server */
+#define MT_WATCHDOG_DEFAULT_S 40
+#include "mt_watchdog.h"
+
 /* The value of an environment variable run.sh sets; fails the test if unset. */
 static inline const char *itest_env(const char *name)
 {
@@ -42,16 +48,7 @@ static inline const char *itest_env(const char *name)
 
 static inline double itest_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static inline void itest_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    return (double)mt_now_ns() / 1e6;
 }
 
 /* Open file descriptors of this process (entries of /proc/self/fd, less the
@@ -144,8 +141,8 @@ static inline int itest_listener_wait(itest_listener_t *l, int want, long timeou
 {
     double end = itest_now_ms() + (double)timeout_ms;
     while (atomic_load(&l->accepts) < want && itest_now_ms() < end)
-        itest_sleep_ms(5);
-    itest_sleep_ms(20); /* and a little longer: catch attempts beyond `want` too */
+        mt_sleep_ms(5);
+    mt_sleep_ms(20); /* and a little longer: catch attempts beyond `want` too */
     return atomic_load(&l->accepts);
 }
 
@@ -181,7 +178,7 @@ static inline int itest_hammer(memo_t *cell, int calls, long ms, int *ncalls)
     double end = itest_now_ms() + (double)ms;
     int first = memo_get(cell, &v), n = 1;
     while ((!calls || n < calls) && (!ms || itest_now_ms() < end)) {
-        itest_sleep_ms(2);
+        mt_sleep_ms(2);
         n++;
         if (memo_get(cell, &v) != first) {
             *ncalls = n;

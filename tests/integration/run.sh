@@ -14,7 +14,7 @@
 #      password auth, TCP on 127.0.0.1 on a free port, Unix socket in the temp
 #      dir; as the postgres user via runuser when run as root) and a
 #      redis-server (password, 127.0.0.1, a free port, no persistence);
-#   2. builds the examples (tests/integration/build_examples.sh) and the cmocka
+#   2. builds the examples (examples/build.sh) and the cmocka
 #      integration tests (tests/integration/test_*.c) and runs the tests;
 #   3. runs the three examples as smoke tests (http against a local
 #      HTTP/1.1 keep-alive server, tests/integration/http_server.py);
@@ -25,6 +25,7 @@
 # when a test fails or the script is interrupted.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. mk/flags.sh   # WARN, ASAN_UBSAN; CC (default gcc)
 B=build/integration
 mkdir -p "$B"
 passed=0; failed=0; failures=()
@@ -38,7 +39,7 @@ die() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 # --- what must be installed -------------------------------------------------
 missing=()
 need_bin() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
-need_bin gcc gcc
+need_bin "$CC" gcc
 need_bin pkg-config pkg-config
 need_bin python3 python3
 need_bin redis-server redis-server
@@ -128,7 +129,7 @@ unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSSLMODE
 
 # --- build --------------------------------------------------------------------
 echo "== build examples"
-if bash tests/integration/build_examples.sh >"$B/examples.log" 2>&1; then record "build examples" 0
+if bash examples/build.sh >"$B/examples.log" 2>&1; then record "build examples" 0
 else cat "$B/examples.log"; record "build examples" 1; fi
 
 # name | sources | pkg-config modules
@@ -136,7 +137,6 @@ suites=(
   "postgres|tests/integration/test_postgres.c|libpq"
   "redis|tests/integration/test_redis.c|hiredis"
 )
-WARN="-Wall -Wextra -Wpedantic -Werror"
 # build_and_run LABEL CFLAGS [ENV...]: builds every suite with CFLAGS, runs it.
 build_and_run() {
   local label=$1 flags=$2 s sname srcs mods exe out rc p f
@@ -145,7 +145,7 @@ build_and_run() {
     IFS='|' read -r sname srcs mods <<<"$s"
     exe="$B/$label-$sname"
     # shellcheck disable=SC2046,SC2086
-    if ! gcc -std=c11 $flags $WARN -Iinclude -Itests/integration $(pkg-config --cflags $mods cmocka) \
+    if ! $CC -std=c11 $flags $WARN -Iinclude -Itests/integration -Itests/common $(pkg-config --cflags $mods cmocka) \
          $srcs -o "$exe" $(pkg-config --libs $mods cmocka) -pthread 2>"$exe.build.log"; then
       sed 's/^/    /' "$exe.build.log" | head -30
       record "[$label] $sname: build" 1; continue
@@ -168,7 +168,7 @@ build_and_run() {
   done
 }
 
-echo "== integration tests (gcc -O2)"
+echo "== integration tests ($CC -O2)"
 build_and_run O2 "-O2 -g"
 
 # --- the examples as smoke tests ---------------------------------------------
@@ -214,8 +214,8 @@ else record "example: http (not built)" 1; fi
 
 # --- again under the sanitizers -------------------------------------------------
 if [ "${MEMO_ITEST_SANITIZE:-1}" != 0 ]; then
-  echo "== integration tests (gcc -fsanitize=address,undefined)"
-  build_and_run asan-ubsan "-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+  echo "== integration tests ($CC -fsanitize=address,undefined)"
+  build_and_run asan-ubsan "$ASAN_UBSAN" \
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 fi
 

@@ -125,7 +125,7 @@ static long long wait_backends(const char *app, long long want)
 {
     long long n = server_backends(app);
     for (int i = 0; i < 100 && n != want; i++) {
-        itest_sleep_ms(50);
+        mt_sleep_ms(50);
         n = server_backends(app);
     }
     return n;
@@ -253,7 +253,7 @@ static void test_retry_until_server_is_up(void **state)
     double t0 = itest_now_ms();
     int err;
     while ((err = memo_get(&cell, &v)) != 0 && itest_now_ms() - t0 < 20000)
-        itest_sleep_ms(10);
+        mt_sleep_ms(10);
     assert_int_equal(err, 0);
     assert_true(pg_ping((PGconn *)v));
     memo_stats_t st = memo_stats(&cell);
@@ -467,5 +467,5 @@ int main(void)
         cmocka_unit_test(test_no_fd_leak),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests_name("postgres", tests, NULL, NULL);
+    return mt_run_tests("postgres", tests);
 }

@@ -158,7 +158,7 @@ static int wait_clients(const char *name, int want)
 {
     int n = server_clients(name);
     for (int i = 0; i < 100 && n != want; i++) {
-        itest_sleep_ms(50);
+        mt_sleep_ms(50);
         n = server_clients(name);
     }
     return n;
@@ -304,7 +304,7 @@ static void test_retry_until_server_is_up(void **state)
     double t0 = itest_now_ms();
     int err;
     while ((err = memo_get(&cell, &v)) != 0 && itest_now_ms() - t0 < 10000)
-        itest_sleep_ms(10);
+        mt_sleep_ms(10);
     assert_int_equal(err, 0);
     assert_true(rd_ping((redisContext *)v));
     memo_stats_t st = memo_stats(&cell);
@@ -523,5 +523,5 @@ int main(void)
         cmocka_unit_test(test_no_fd_leak),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests_name("redis", tests, NULL, NULL);
+    return mt_run_tests("redis", tests);
 }

@@ -29,7 +29,7 @@ static int node_ctor(void *arg, void **out)
     if (n->bar)
         pthread_barrier_wait(n->bar);
     if (n->work_ms) {
-        lv_sleep_ms(n->work_ms);   /* the work itself, not synchronization */
+        mt_sleep_ms(n->work_ms);   /* the work itself, not synchronization */
         *out = n->value;
         return 0;
     }

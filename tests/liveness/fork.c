@@ -24,7 +24,7 @@
 #define LV_STR_(x) #x
 #define LV_STR(x) LV_STR_(x)
 
-#ifdef LV_TSAN
+#ifdef MT_TSAN
 /* The child of the parked case starts threads after a multi-threaded fork,
  * which TSan refuses by default (die_after_fork=1). */
 const char *__tsan_default_options(void);
@@ -310,7 +310,7 @@ static void t_parked(void)
  * one and sets WAITERS; without the retry the first one's CAS failed and
  * both slept forever.  Many rounds, since the window is a few instructions. */
 #define RACE_THREADS 4
-#ifdef LV_TSAN
+#ifdef MT_TSAN
 #define RACE_ROUNDS 60
 #else
 #define RACE_ROUNDS 300

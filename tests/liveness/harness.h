@@ -44,13 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define LV_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LV_TSAN 1
-#endif
-#endif
+#include "mt_common.h" /* mt_now_ns, mt_sleep_ms, MT_TSAN */
 
 typedef struct lv_case {
     const char *name;
@@ -144,24 +138,11 @@ static void lv_arm_watchdog(int seconds)
 
 /* --- time --------------------------------------------------------------- */
 
-static inline uint64_t lv_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void lv_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) { }
-}
-
 /* An absolute CLOCK_MONOTONIC time ms from now, for condvars made by
  * lv_cond_init. */
 static inline struct timespec lv_deadline(long ms)
 {
-    uint64_t t = lv_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t t = mt_now_ns() + (uint64_t)ms * 1000000u;
     struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
     return ts;
 }
@@ -179,13 +160,13 @@ static inline void lv_cond_init(pthread_cond_t *cv)
  * every millisecond for at most ms; 1 once it is true, 0 on time-out. */
 static inline int lv_poll_until(int (*pred)(void *), void *arg, long ms)
 {
-    uint64_t end = lv_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t end = mt_now_ns() + (uint64_t)ms * 1000000u;
     for (;;) {
         if (pred(arg))
             return 1;
-        if (lv_now_ns() > end)
+        if (mt_now_ns() > end)
             return 0;
-        lv_sleep_ms(1);
+        mt_sleep_ms(1);
     }
 }
 
@@ -293,7 +274,7 @@ static inline int lv_thread_join_within(lv_thread_t *t, long ms)
  * killing it (SIGKILL) because it did not exit in time. */
 static inline int lv_wait_child(pid_t pid, long ms)
 {
-    uint64_t end = lv_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t end = mt_now_ns() + (uint64_t)ms * 1000000u;
     int st;
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
@@ -301,12 +282,12 @@ static inline int lv_wait_child(pid_t pid, long ms)
             return st;
         if (r < 0 && errno != EINTR)
             return -2;
-        if (lv_now_ns() > end) {
+        if (mt_now_ns() > end) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return -1;
         }
-        lv_sleep_ms(2);
+        mt_sleep_ms(2);
     }
 }
 
@@ -376,7 +357,7 @@ static int lv_main(int argc, char **argv, const lv_case_t *cases, size_t ncases)
                 exit(0);   /* exit, not _exit: sanitizers report at exit */
             }
             pid[next] = p;
-            t0[next] = lv_now_ns();
+            t0[next] = mt_now_ns();
             next++;
             running++;
         }
@@ -386,9 +367,9 @@ static int lv_main(int argc, char **argv, const lv_case_t *cases, size_t ncases)
         if (r <= 0) {
             /* the runner's own guard: a case that survived its alarm */
             for (k = 0; k < next; k++)
-                if (pid[k] > 0 && lv_now_ns() - t0[k] > (uint64_t)kill_after_ms * 1000000u)
+                if (pid[k] > 0 && mt_now_ns() - t0[k] > (uint64_t)kill_after_ms * 1000000u)
                     kill(pid[k], SIGKILL);
-            lv_sleep_ms(5);
+            mt_sleep_ms(5);
             continue;
         }
         for (k = 0; k < next && pid[k] != r; k++) { }
@@ -397,7 +378,7 @@ static int lv_main(int argc, char **argv, const lv_case_t *cases, size_t ncases)
         pid[k] = 0;
         running--;
         finished++;
-        double secs = (double)(lv_now_ns() - t0[k]) / 1e9;
+        double secs = (double)(mt_now_ns() - t0[k]) / 1e9;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
             printf("PASS %s (%.2f s)\n", sel[k]->name, secs);
             passed++;

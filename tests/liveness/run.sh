@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh -- builds and runs the liveness tests (tests/liveness/README.md).
 #   bash tests/liveness/run.sh [CONFIG...]      default: every config below
-# Configs: gcc-O2, gcc-O2-nofutex, clang-O2, clang-O2-nofutex, tsan, tsan-nofutex.
+# Configs: the `liveness` rows of mk/matrix.conf (gcc-O2, gcc-O2-nofutex,
+# clang-O2, clang-O2-nofutex, tsan, tsan-nofutex).  MEMO_INCLUDE=dir builds
+# against dir/memo.h instead of include/memo.h.
 # cycle, fork, timeout and realclock are built in every config; link (4
 # variants of two shared libraries) and mix (one unit with MEMO_NO_FUTEX, one
 # without) choose MEMO_NO_FUTEX per object themselves and are built only in
@@ -17,18 +19,11 @@
 # (e.g. an older header, to see which cases fail on it).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. mk/flags.sh
 B=build/liveness
-WARN="-Wall -Wextra -Wpedantic -Werror"
+INC=${MEMO_INCLUDE:-${LIVENESS_INCLUDE:-include}}
 L=tests/liveness
-INC=${LIVENESS_INCLUDE:-include}
-all_configs=(
-  "gcc-O2|gcc|-std=c11 -O2"
-  "gcc-O2-nofutex|gcc|-std=c11 -O2 -DMEMO_NO_FUTEX"
-  "clang-O2|clang|-std=c11 -O2"
-  "clang-O2-nofutex|clang|-std=c11 -O2 -DMEMO_NO_FUTEX"
-  "tsan|clang|-std=c11 -O1 -g -fsanitize=thread"
-  "tsan-nofutex|clang|-std=c11 -O1 -g -fsanitize=thread -DMEMO_NO_FUTEX"
-)
+mapfile -t all_configs < <(mk_matrix liveness)
 configs=()
 if [ $# -gt 0 ]; then
   for want in "$@"; do for c in "${all_configs[@]}"; do [ "${c%%|*}" = "$want" ] && configs+=("$c"); done; done
@@ -47,12 +42,12 @@ build_config() { # name cc flags dir
   mkdir -p "$d"
   for p in cycle fork timeout realclock; do
     # shellcheck disable=SC2086
-    $cc $flags $WARN -I"$INC" "$L/$p.c" -o "$d/$p" -pthread 2>"$d/$p.build.log" &
+    $cc $flags $WARN -I"$INC" -Itests/common "$L/$p.c" -o "$d/$p" -pthread 2>"$d/$p.build.log" &
     pids+=($!)
   done
   if with_link "$name"; then
     # shellcheck disable=SC2086
-    $cc $flags $WARN -I"$INC" -I"$L/mix" "$L"/mix/mix_*.c -o "$d/mix" -pthread 2>"$d/mix.build.log" &
+    $cc $flags $WARN -I"$INC" -Itests/common -I"$L/mix" "$L"/mix/mix_*.c -o "$d/mix" -pthread 2>"$d/mix.build.log" &
     pids+=($!)
     for v in hidden hidden-nofutex dlopen dlopen-nofutex; do
       vis=""; nf=""; [ "${v#hidden}" != "$v" ] && vis="-fvisibility=hidden"; [ "${v%nofutex}" != "$v" ] && nf="-DMEMO_NO_FUTEX"
@@ -60,13 +55,13 @@ build_config() { # name cc flags dir
       # shellcheck disable=SC2016  # $ORIGIN is for the dynamic linker
       (
         # shellcheck disable=SC2086
-        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" "$L/link/liba.c" -o "$d/link-$v/liba.so" -Wl,-soname,liba.so -pthread &&
-        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" "$L/link/libb.c" -o "$d/link-$v/libb.so" \
+        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" -Itests/common "$L/link/liba.c" -o "$d/link-$v/liba.so" -Wl,-soname,liba.so -pthread &&
+        $cc $flags $WARN $nf $vis -fPIC -shared -I"$INC" -Itests/common "$L/link/libb.c" -o "$d/link-$v/libb.so" \
             -L"$d/link-$v" -la -Wl,-rpath,'$ORIGIN' -pthread &&
         if [ "$vis" ]; then
-          $cc $flags $WARN "$L/link/link_main.c" -o "$d/link-$v/link-$v" -L"$d/link-$v" -la -lb -Wl,-rpath,'$ORIGIN' -pthread
+          $cc $flags $WARN -Itests/common "$L/link/link_main.c" -o "$d/link-$v/link-$v" -L"$d/link-$v" -la -lb -Wl,-rpath,'$ORIGIN' -pthread
         else
-          $cc $flags $WARN -DLV_DLOPEN "$L/link/link_main.c" -o "$d/link-$v/link-$v" -ldl -pthread
+          $cc $flags $WARN -Itests/common -DLV_DLOPEN "$L/link/link_main.c" -o "$d/link-$v/link-$v" -ldl -pthread
         fi
       ) 2>"$d/link-$v.build.log" &
       pids+=($!)
@@ -86,7 +81,7 @@ programs_of() { # dir flags config
 }
 
 for cfg in "${configs[@]}"; do
-  IFS='|' read -r name cc flags <<<"$cfg"
+  IFS="|" read -r name cc flags _ <<<"$cfg"
   d="$B/$name"; t0=${EPOCHREALTIME/[.,]/}
   if ! command -v "$cc" >/dev/null 2>&1; then
     echo "[liveness $name] SKIPPED: $cc not installed"; skipped=$((skipped + 1)); continue

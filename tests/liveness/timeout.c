@@ -40,7 +40,7 @@ static void opener(void *p)
     (void)p;
     if (!lv_poll_until(has_waiter, NULL, 5000))
         return; /* the timed call never waited: the main thread reports it */
-    lv_sleep_ms(300);
+    mt_sleep_ms(300);
     lv_gate_open(&gate);
 }
 
@@ -55,9 +55,9 @@ static void timed_case(long timeout_ms)
     lv_thread_start(&o, opener, NULL);
     LV_STAGE("memo_get_timed(huge) while the constructor is held");
     void *v = NULL;
-    uint64_t t0 = lv_now_ns();
+    uint64_t t0 = mt_now_ns();
     int rc = memo_get_timed(&cell, &v, timeout_ms);
-    double ms = (double)(lv_now_ns() - t0) / 1e6;
+    double ms = (double)(mt_now_ns() - t0) / 1e6;
     lv_say("memo_get_timed(%ld ms) = %d (%s) after %.1f ms", timeout_ms, rc,
            rc == 0 ? "ok" : rc == ETIMEDOUT ? "ETIMEDOUT" : strerror(rc), ms);
     if (rc != 0)

@@ -108,7 +108,7 @@ static void run(int builder_in_a)
     /* Give the waiter time to fall asleep (it is counted just before).  If
      * this is too short the waiter sees the end without sleeping and the case
      * passes trivially: never a false failure. */
-    lv_sleep_ms(150);
+    mt_sleep_ms(150);
     lv_gate_open(&gate); /* the construction ends ~150 ms after the wait began */
     LV_STAGE("waiting for the waiter to wake after the construction ended");
     LV_CHECK(lv_thread_join_within(&bt, 3000) && b.rc == 0, "the constructing memo_get in %s (%d)", bname, b.rc);

@@ -49,7 +49,7 @@ static void run(int (*builder_get)(void **), const char *bname, int (*waiter_get
     LV_STAGE("waiting for the waiter to be counted");
     LV_CHECK(lv_poll_until(waiting, NULL, 5000), "the memo_get in %s never waited", wname);
     /* let the waiter fall asleep; too short = a trivial pass, never a false failure */
-    lv_sleep_ms(150);
+    mt_sleep_ms(150);
     lv_gate_open(&gate);
     LV_STAGE("waiting for the waiter to wake after the construction ended");
     LV_CHECK(lv_thread_join_within(&bt, 3000) && b.rc == 0, "the constructing memo_get in %s (%d)", bname, b.rc);

@@ -238,5 +238,5 @@ int main(void)
         cmocka_unit_test(test_union_padding_odd_size),
         cmocka_unit_test(test_function_pointer),
     };
-    return cmocka_run_group_tests_name("memo_typed_kinds", tests, NULL, NULL);
+    return mt_run_tests("memo_typed_kinds", tests);
 }
