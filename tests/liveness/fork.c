@@ -389,7 +389,7 @@ static void child_waiters_cas(void)
     lv_thread_start(&t2, do_get, &r2);
     LV_CHECK(lv_poll_until(child_waiting, &cw, 3000), "child: T2 never waited (%s, %d)",
              lv_thread_join_within(&t2, 0) ? "returned" : "running", r2.rc);
-    lv_sleep_ms(50);
+    mt_sleep_ms(50);
     LV_CHECK(atomic_load(&cell.state_) == (s | MEMO_I_WAITERS), "child: T2 did not set WAITERS");
     LV_STAGE("child: T1's take-over CAS from the word without WAITERS");
     memo_i_take_over_(&cell, s);
@@ -449,7 +449,7 @@ static int fic_ctor(void *arg, void **out)
         fic_r.rc = -1;
         lv_thread_start(&fic_t, fic_get, &fic_r);
         LV_CHECK(lv_poll_until(fic_waiting, &base, 3000), "child: the other thread neither waited nor returned");
-        lv_sleep_ms(50);
+        mt_sleep_ms(50);
         pthread_mutex_lock(&fic_t.mu);
         int done = fic_t.done;
         pthread_mutex_unlock(&fic_t.mu);
@@ -553,7 +553,7 @@ static void t_dead_failure(void)
     LV_STAGE("W: memo_get on the dead period, which looks alive");
     lv_thread_start(&dead_w, dead_get, &dead_wr);
     LV_CHECK(lv_poll_until(dead_counted, NULL, 3000), "W never waited");
-    lv_sleep_ms(100);
+    mt_sleep_ms(100);
     atomic_store(&dead_cell.rlock_, me);                          /* holds the take-over after its CAS */
     atomic_store(&dead_cell.flags_, (other << 8) | fl);           /* the dead owner's pid */
     LV_STAGE("Z: memo_get takes the cell over");
