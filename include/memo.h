@@ -858,13 +858,13 @@ static inline uint32_t memo_i_claimer_(memo_t *m)
     return memo_i_atomic_load_relaxed(&m->flags_) >> 8;
 }
 
-static inline void memo_i_set_claimer_(memo_t *m)
+static inline void memo_i_set_claimer_(memo_t *m, uint32_t pid)
 {
     /* release: a take-over's pid is stored after it cleared the dead owner's
      * id (see memo_i_owned_by_me_); for a claim, the CAS that follows
      * publishes it anyway.  Every thread of the process stores the same
      * value; the static bits are stored unchanged. */
-    memo_i_atomic_store_release(&m->flags_, (memo_i_pid_() << 8) | memo_i_flags_(m));
+    memo_i_atomic_store_release(&m->flags_, (pid << 8) | memo_i_flags_(m));
 }
 
 /* fail_'s generation field when no failure record is current: never equal to
@@ -1358,8 +1358,9 @@ static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
     /* BEFORE the claim, so that no fork can copy a BUSY word of ours without
      * our pid: a claimer that loses the CAS writes the same value as the
      * winner (every thread of a process does).  Published by the CAS's
-     * release. */
-    memo_i_set_claimer_(m);
+     * release.  One getpid for the claim (a system call on glibc). */
+    const uint32_t pid = memo_i_pid_();
+    memo_i_set_claimer_(m, pid);
     /* acq_rel.  acquire: we take over after the previous owner, whose writes
      * (a destructor's effects, fail_/retry_at_, the value's construction)
      * happen-before what we do next.  release: a thread that finds the cell
@@ -1368,7 +1369,7 @@ static inline int memo_i_claim_(memo_t *m, uint32_t s, uint32_t *busy)
         return 0;
     /* relaxed: read back only by this thread (memo_i_owned_by_me_). */
     memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
-    memo_i_claim_pid_v1_ = memo_i_pid_();
+    memo_i_claim_pid_v1_ = pid;
     return 1;
 }
 
@@ -1398,10 +1399,11 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
      * (memo_i_owned_by_me_).  A CAS from the id seen while the pid was still
      * foreign: a take-over by another thread that has already put its own id
      * there is left alone.  relaxed: ordered by the release store below. */
+    const uint32_t pid = memo_i_pid_();
     uint64_t dead = memo_i_atomic_load_relaxed(&m->owner_);
-    if (dead && memo_i_claimer_(m) != memo_i_pid_())
+    if (dead && memo_i_claimer_(m) != pid)
         memo_i_atomic_cas_relaxed_relaxed(&m->owner_, &dead, 0);
-    memo_i_set_claimer_(m);
+    memo_i_set_claimer_(m, pid);
     uint32_t busy;
     for (;;) {
         busy = MEMO_I_NEXT(s, MEMO_I_BUSY) | (s & MEMO_I_WAITERS);
@@ -1416,7 +1418,7 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
             return;
     }
     memo_i_atomic_store_relaxed(&m->owner_, memo_i_self_());
-    memo_i_claim_pid_v1_ = memo_i_pid_();
+    memo_i_claim_pid_v1_ = pid;
     memo_i_rlock_(m);
     /* relaxed: we are the owner, the only writer of the epoch. */
     uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
@@ -1462,8 +1464,9 @@ static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
     MEMO_ASSERT((next & (MEMO_I_PHASE | MEMO_I_WAITERS)) != MEMO_I_BUSY);
     /* A forker's continuation ending a period begun in the parent: its pid
      * first (see memo_i_owner_elsewhere_). */
-    if (memo_i_claimer_(m) != memo_i_pid_())
-        memo_i_set_claimer_(m);
+    const uint32_t pid = memo_i_pid_();
+    if (memo_i_claimer_(m) != pid)
+        memo_i_set_claimer_(m, pid);
     /* release: a thread that sees owner_ cleared sees the pid above. */
     memo_i_atomic_store_release(&m->owner_, 0);
     /* release: publishes slot_, fail_ and the stats written by the owner to
