@@ -21,6 +21,7 @@ typedef struct pg_cfg {
     char url[256];        /* conninfo or postgresql:// URL */
     const char *app;      /* application_name, to find our backends */
     atomic_int ctor_calls;
+    atomic_int dtor_calls; /* pg_close: connections closed */
     char err[512];        /* libpq's message of the last failed attempt */
 } pg_cfg_t;
 
@@ -74,7 +75,7 @@ static int pg_open(void *arg, void **out)
 
 static void pg_close(void *arg, void *value)
 {
-    (void)arg;
+    atomic_fetch_add(&((pg_cfg_t *)arg)->dtor_calls, 1);
     PQfinish((PGconn *)value);
 }
 
@@ -141,32 +142,40 @@ static long long server_kill(const char *app)
 
 /* --- a) one connection for many calls from several threads ------------------ */
 
+/* The worker threads hold a lease (memo_acquire ... memo_release) on the
+ * connection for each use, as examples/postgres does: a value other threads
+ * may still be using is destroyed only at its last release. */
+
 #define NTHREADS 4
 
 typedef struct worker {
     memo_t *cell;
+    pg_cfg_t *cfg;
     pthread_mutex_t *mu; /* a PGconn serves one query at a time */
     pthread_barrier_t *barrier;
     int calls;
     void *seen, *seen2;
-    int get_errors, query_ok, noticed_broken, invalidated, second_ok;
+    int get_errors, release_errors, query_ok, noticed_broken, invalidated, invalidate_errors,
+        dtor_while_held, still_bad_while_held, second_ok;
 } worker_t;
 
 static void *many_calls(void *arg)
 {
     worker_t *w = (worker_t *)arg;
     for (int i = 0; i < w->calls; i++) {
-        void *v = NULL;
-        if (memo_get(w->cell, &v) != 0) {
+        memo_lease_t lease = MEMO_LEASE_INIT;
+        if (memo_acquire(w->cell, &lease) != 0) {
             w->get_errors++;
             continue;
         }
-        if (w->seen && w->seen != v)
+        if (w->seen && w->seen != lease.value)
             w->get_errors++; /* a second connection: must not happen */
-        w->seen = v;
+        w->seen = lease.value;
         pthread_mutex_lock(w->mu);
-        w->query_ok += pg_ping((PGconn *)v);
+        w->query_ok += pg_ping((PGconn *)lease.value);
         pthread_mutex_unlock(w->mu);
+        if (memo_release(&lease) != 0)
+            w->release_errors++;
     }
     return NULL;
 }
@@ -183,18 +192,20 @@ static void test_one_connection_for_many_calls(void **state)
     pthread_t th[NTHREADS];
     worker_t w[NTHREADS];
     for (int i = 0; i < NTHREADS; i++) {
-        w[i] = (worker_t){ .cell = &cell, .mu = &mu, .calls = 25 };
+        w[i] = (worker_t){ .cell = &cell, .cfg = &cfg, .mu = &mu, .calls = 25 };
         assert_int_equal(pthread_create(&th[i], NULL, many_calls, &w[i]), 0);
     }
     int ok = 0;
     for (int i = 0; i < NTHREADS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(w[i].get_errors, 0);
+        assert_int_equal(w[i].release_errors, 0);
         assert_ptr_equal(w[i].seen, w[0].seen);
         ok += w[i].query_ok;
     }
     assert_int_equal(ok, NTHREADS * 25);
     assert_int_equal(atomic_load(&cfg.ctor_calls), 1);
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 0); /* still in the cell */
     memo_stats_t st = memo_stats(&cell);
     assert_int_equal(st.attempts, 1);
     assert_int_equal(st.successes, 1);
@@ -203,7 +214,8 @@ static void test_one_connection_for_many_calls(void **state)
     print_message("# postgres: %d calls from %d threads: %d constructor call, %lld server backend\n",
                   NTHREADS * 25, NTHREADS, atomic_load(&cfg.ctor_calls), n);
     assert_int_equal(n, 1);
-    assert_int_equal(memo_reset(&cell), 0); /* PQfinish */
+    assert_int_equal(memo_reset(&cell), 0); /* PQfinish: no lease is held */
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 1);
     assert_int_equal(wait_backends("itest_one", 0), 0);
 }
 
@@ -269,32 +281,57 @@ static void test_retry_until_server_is_up(void **state)
 
 /* --- c) the server kills the connection: one reconnect, however many notice -- */
 
+/* Each worker leases the connection the server killed, notices it is broken
+ * and drops it with memo_invalidate_lease: the first to do so gets 0, the
+ * others EALREADY.  Between the two barriers every worker still holds its
+ * lease on the dropped connection, so its destructor must not have run and
+ * the PGconn must still be there to read.  Then each releases it and leases
+ * the new connection, which all of them share. */
 static void *notice_and_invalidate(void *arg)
 {
     worker_t *w = (worker_t *)arg;
-    void *v = NULL;
-    if (memo_get(w->cell, &v) != 0) {
+    memo_lease_t lease = MEMO_LEASE_INIT;
+    int got = memo_acquire(w->cell, &lease) == 0;
+    if (!got)
+        w->get_errors++;
+    else
+        w->seen = lease.value;
+    if (got) {
+        pthread_mutex_lock(w->mu);
+        if (!pg_ping((PGconn *)lease.value) && PQstatus((PGconn *)lease.value) == CONNECTION_BAD)
+            w->noticed_broken = 1;
+        pthread_mutex_unlock(w->mu);
+    }
+    /* every worker holds a lease on the broken connection before any drops it */
+    pthread_barrier_wait(w->barrier);
+    if (got) {
+        int err = memo_invalidate_lease(&lease);
+        if (err == 0)
+            w->invalidated = 1;
+        else if (err != EALREADY) /* EALREADY: another worker dropped it first */
+            w->invalidate_errors++;
+    }
+    pthread_barrier_wait(w->barrier);
+    if (!got)
+        return NULL;
+    /* dropped from the cell, but leased: not destroyed */
+    w->dtor_while_held = atomic_load(&w->cfg->dtor_calls);
+    pthread_mutex_lock(w->mu);
+    w->still_bad_while_held = PQstatus((PGconn *)lease.value) == CONNECTION_BAD;
+    pthread_mutex_unlock(w->mu);
+    if (memo_release(&lease) != 0)
+        w->release_errors++;
+
+    if (memo_acquire(w->cell, &lease) != 0) {
         w->get_errors++;
         return NULL;
     }
-    w->seen = v;
+    w->seen2 = lease.value;
     pthread_mutex_lock(w->mu);
-    if (!pg_ping((PGconn *)v) && PQstatus((PGconn *)v) == CONNECTION_BAD)
-        w->noticed_broken = 1;
+    w->second_ok = pg_ping((PGconn *)lease.value);
     pthread_mutex_unlock(w->mu);
-    /* Everyone has seen the broken connection before anyone drops it: the
-     * value may be destroyed only when no thread still uses it. */
-    pthread_barrier_wait(w->barrier);
-    w->invalidated = memo_invalidate(w->cell, v) == 0;
-    pthread_barrier_wait(w->barrier);
-    if (memo_get(w->cell, &v) != 0) {
-        w->get_errors++;
-        return NULL;
-    }
-    w->seen2 = v;
-    pthread_mutex_lock(w->mu);
-    w->second_ok = pg_ping((PGconn *)v);
-    pthread_mutex_unlock(w->mu);
+    if (memo_release(&lease) != 0)
+        w->release_errors++;
     return NULL;
 }
 
@@ -304,8 +341,12 @@ static void test_killed_connection_reconnects_once(void **state)
     static pg_cfg_t cfg;
     pg_cfg_init(&cfg, itest_env("DATABASE_URL"), "itest_kill");
     memo_t cell = MEMO_INIT(pg_open, pg_close, &cfg, .retry_min_ms = 50);
-    void *v = NULL;
-    assert_int_equal(memo_get(&cell, &v), 0);
+    /* The test itself holds a lease on the first connection throughout, so
+     * that the workers' releases are not its last: it is destroyed only at
+     * this thread's release, after the workers have reconnected. */
+    memo_lease_t mine = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&cell, &mine), 0);
+    void *v = mine.value;
     assert_int_equal(server_backends("itest_kill"), 1);
     assert_int_equal(server_kill("itest_kill"), 1);
     assert_int_equal(server_backends("itest_kill"), 0);
@@ -316,29 +357,44 @@ static void test_killed_connection_reconnects_once(void **state)
     pthread_t th[NTHREADS];
     worker_t w[NTHREADS];
     for (int i = 0; i < NTHREADS; i++) {
-        w[i] = (worker_t){ .cell = &cell, .mu = &mu, .barrier = &barrier };
+        w[i] = (worker_t){ .cell = &cell, .cfg = &cfg, .mu = &mu, .barrier = &barrier };
         assert_int_equal(pthread_create(&th[i], NULL, notice_and_invalidate, &w[i]), 0);
     }
     int noticed = 0, invalidated = 0, ok = 0;
     for (int i = 0; i < NTHREADS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(w[i].get_errors, 0);
+        assert_int_equal(w[i].release_errors, 0);
+        assert_int_equal(w[i].invalidate_errors, 0);
         assert_ptr_equal(w[i].seen, v);
         assert_ptr_equal(w[i].seen2, w[0].seen2);
+        assert_int_equal(w[i].dtor_while_held, 0);
+        assert_true(w[i].still_bad_while_held);
         noticed += w[i].noticed_broken;
         invalidated += w[i].invalidated;
         ok += w[i].second_ok;
     }
     pthread_barrier_destroy(&barrier);
+    /* the old connection is still leased here, so the new one is elsewhere */
+    assert_ptr_not_equal(w[0].seen2, v);
     long long n = server_backends("itest_kill");
+    int dtor_held = atomic_load(&cfg.dtor_calls);
+    assert_int_equal(PQstatus((PGconn *)mine.value), CONNECTION_BAD); /* not freed */
+    assert_int_equal(memo_release(&mine), 0); /* the last lease: PQfinish here */
+    int dtor_released = atomic_load(&cfg.dtor_calls);
     print_message("# postgres kill: %d threads noticed, %d invalidate won, %d constructor calls, "
-                  "%lld server backend\n", noticed, invalidated, atomic_load(&cfg.ctor_calls), n);
+                  "%lld server backend; destructor calls: %d while a lease was held, %d after "
+                  "the last release\n", noticed, invalidated, atomic_load(&cfg.ctor_calls), n,
+                  dtor_held, dtor_released);
     assert_int_equal(noticed, NTHREADS);
     assert_int_equal(invalidated, 1);
     assert_int_equal(ok, NTHREADS);
     assert_int_equal(atomic_load(&cfg.ctor_calls), 2);
     assert_int_equal(n, 1);
+    assert_int_equal(dtor_held, 0);
+    assert_int_equal(dtor_released, 1);
     assert_int_equal(memo_reset(&cell), 0);
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 2);
 }
 
 /* --- d) backoff keeps a dead server from being hammered ----------------------- */

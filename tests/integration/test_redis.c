@@ -28,6 +28,7 @@ typedef struct rd_cfg {
     const char *password; /* NULL: no AUTH */
     const char *name;     /* CLIENT SETNAME, to find our connections */
     atomic_int ctor_calls;
+    atomic_int dtor_calls; /* rd_close: contexts freed */
     char err[256];        /* the message of the last failed attempt */
 } rd_cfg_t;
 
@@ -92,7 +93,7 @@ static int rd_open(void *arg, void **out)
 
 static void rd_close(void *arg, void *value)
 {
-    (void)arg;
+    atomic_fetch_add(&((rd_cfg_t *)arg)->dtor_calls, 1);
     redisFree((redisContext *)value);
 }
 
@@ -180,32 +181,40 @@ static void server_kill(redisContext *c)
 
 /* --- a) one connection for many calls from several threads -------------------- */
 
+/* The worker threads hold a lease (memo_acquire ... memo_release) on the
+ * connection for each use, as examples/redis does: a value other threads may
+ * still be using is destroyed only at its last release. */
+
 #define NTHREADS 4
 
 typedef struct worker {
     memo_t *cell;
+    rd_cfg_t *cfg;
     pthread_mutex_t *mu; /* a redisContext serves one command at a time */
     pthread_barrier_t *barrier;
     int calls;
     void *seen, *seen2;
-    int get_errors, ping_ok, noticed_broken, invalidated, second_ok;
+    int get_errors, release_errors, ping_ok, noticed_broken, invalidated, invalidate_errors,
+        dtor_while_held, still_bad_while_held, second_ok;
 } worker_t;
 
 static void *many_calls(void *arg)
 {
     worker_t *w = (worker_t *)arg;
     for (int i = 0; i < w->calls; i++) {
-        void *v;
-        if (memo_get(w->cell, &v) != 0) {
+        memo_lease_t lease = MEMO_LEASE_INIT;
+        if (memo_acquire(w->cell, &lease) != 0) {
             w->get_errors++;
             continue;
         }
-        if (w->seen && w->seen != v)
+        if (w->seen && w->seen != lease.value)
             w->get_errors++; /* a second connection: must not happen */
-        w->seen = v;
+        w->seen = lease.value;
         pthread_mutex_lock(w->mu);
-        w->ping_ok += rd_ping((redisContext *)v);
+        w->ping_ok += rd_ping((redisContext *)lease.value);
         pthread_mutex_unlock(w->mu);
+        if (memo_release(&lease) != 0)
+            w->release_errors++;
     }
     return NULL;
 }
@@ -222,24 +231,27 @@ static void test_one_connection_for_many_calls(void **state)
     pthread_t th[NTHREADS];
     worker_t w[NTHREADS];
     for (int i = 0; i < NTHREADS; i++) {
-        w[i] = (worker_t){ .cell = &cell, .mu = &mu, .calls = 25 };
+        w[i] = (worker_t){ .cell = &cell, .cfg = &cfg, .mu = &mu, .calls = 25 };
         assert_int_equal(pthread_create(&th[i], NULL, many_calls, &w[i]), 0);
     }
     int ok = 0;
     for (int i = 0; i < NTHREADS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(w[i].get_errors, 0);
+        assert_int_equal(w[i].release_errors, 0);
         assert_ptr_equal(w[i].seen, w[0].seen);
         ok += w[i].ping_ok;
     }
     assert_int_equal(ok, NTHREADS * 25);
     assert_int_equal(atomic_load(&cfg.ctor_calls), 1);
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 0); /* still in the cell */
     assert_int_equal(memo_stats(&cell).attempts, 1);
     int n = server_clients("itest-one");
     print_message("# redis: %d calls from %d threads: %d constructor call, %d server connection\n",
                   NTHREADS * 25, NTHREADS, atomic_load(&cfg.ctor_calls), n);
     assert_int_equal(n, 1);
-    assert_int_equal(memo_reset(&cell), 0); /* redisFree */
+    assert_int_equal(memo_reset(&cell), 0); /* redisFree: no lease is held */
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 1);
     assert_int_equal(wait_clients("itest-one", 0), 0);
 }
 
@@ -318,32 +330,57 @@ static void test_retry_until_server_is_up(void **state)
 
 /* --- c) the server kills the connection: one reconnect, however many notice ---- */
 
+/* Each worker leases the connection the server killed, notices it is broken
+ * and drops it with memo_invalidate_lease: the first to do so gets 0, the
+ * others EALREADY.  Between the two barriers every worker still holds its
+ * lease on the dropped connection, so its destructor must not have run and
+ * the redisContext must still be there to read.  Then each releases it and
+ * leases the new connection, which all of them share. */
 static void *notice_and_invalidate(void *arg)
 {
     worker_t *w = (worker_t *)arg;
-    void *v;
-    if (memo_get(w->cell, &v) != 0) {
+    memo_lease_t lease = MEMO_LEASE_INIT;
+    int got = memo_acquire(w->cell, &lease) == 0;
+    if (!got)
+        w->get_errors++;
+    else
+        w->seen = lease.value;
+    if (got) {
+        pthread_mutex_lock(w->mu);
+        if (!rd_ping((redisContext *)lease.value) && ((redisContext *)lease.value)->err)
+            w->noticed_broken = 1;
+        pthread_mutex_unlock(w->mu);
+    }
+    /* every worker holds a lease on the broken connection before any drops it */
+    pthread_barrier_wait(w->barrier);
+    if (got) {
+        int err = memo_invalidate_lease(&lease);
+        if (err == 0)
+            w->invalidated = 1;
+        else if (err != EALREADY) /* EALREADY: another worker dropped it first */
+            w->invalidate_errors++;
+    }
+    pthread_barrier_wait(w->barrier);
+    if (!got)
+        return NULL;
+    /* dropped from the cell, but leased: not destroyed */
+    w->dtor_while_held = atomic_load(&w->cfg->dtor_calls);
+    pthread_mutex_lock(w->mu);
+    w->still_bad_while_held = ((redisContext *)lease.value)->err != 0;
+    pthread_mutex_unlock(w->mu);
+    if (memo_release(&lease) != 0)
+        w->release_errors++;
+
+    if (memo_acquire(w->cell, &lease) != 0) {
         w->get_errors++;
         return NULL;
     }
-    w->seen = v;
+    w->seen2 = lease.value;
     pthread_mutex_lock(w->mu);
-    if (!rd_ping((redisContext *)v) && ((redisContext *)v)->err)
-        w->noticed_broken = 1;
+    w->second_ok = rd_ping((redisContext *)lease.value);
     pthread_mutex_unlock(w->mu);
-    /* Everyone has seen the broken connection before anyone drops it: the
-     * value may be destroyed only when no thread still uses it. */
-    pthread_barrier_wait(w->barrier);
-    w->invalidated = memo_invalidate(w->cell, v) == 0;
-    pthread_barrier_wait(w->barrier);
-    if (memo_get(w->cell, &v) != 0) {
-        w->get_errors++;
-        return NULL;
-    }
-    w->seen2 = v;
-    pthread_mutex_lock(w->mu);
-    w->second_ok = rd_ping((redisContext *)v);
-    pthread_mutex_unlock(w->mu);
+    if (memo_release(&lease) != 0)
+        w->release_errors++;
     return NULL;
 }
 
@@ -353,8 +390,12 @@ static void test_killed_connection_reconnects_once(void **state)
     static rd_cfg_t cfg;
     rd_cfg_init(&cfg, main_port(), itest_env("REDIS_PASSWORD"), "itest-kill");
     memo_t cell = MEMO_INIT(rd_open, rd_close, &cfg, .retry_min_ms = 50);
-    void *v = NULL;
-    assert_int_equal(memo_get(&cell, &v), 0);
+    /* The test itself holds a lease on the first connection throughout, so
+     * that the workers' releases are not its last: it is destroyed only at
+     * this thread's release, after the workers have reconnected. */
+    memo_lease_t mine = MEMO_LEASE_INIT;
+    assert_int_equal(memo_acquire(&cell, &mine), 0);
+    void *v = mine.value;
     assert_int_equal(server_clients("itest-kill"), 1);
     server_kill((redisContext *)v);
     assert_int_equal(wait_clients("itest-kill", 0), 0);
@@ -365,30 +406,44 @@ static void test_killed_connection_reconnects_once(void **state)
     pthread_t th[NTHREADS];
     worker_t w[NTHREADS];
     for (int i = 0; i < NTHREADS; i++) {
-        w[i] = (worker_t){ .cell = &cell, .mu = &mu, .barrier = &barrier };
+        w[i] = (worker_t){ .cell = &cell, .cfg = &cfg, .mu = &mu, .barrier = &barrier };
         assert_int_equal(pthread_create(&th[i], NULL, notice_and_invalidate, &w[i]), 0);
     }
     int noticed = 0, invalidated = 0, ok = 0;
     for (int i = 0; i < NTHREADS; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(w[i].get_errors, 0);
+        assert_int_equal(w[i].release_errors, 0);
+        assert_int_equal(w[i].invalidate_errors, 0);
         assert_ptr_equal(w[i].seen, v);
         assert_ptr_equal(w[i].seen2, w[0].seen2);
+        assert_int_equal(w[i].dtor_while_held, 0);
+        assert_true(w[i].still_bad_while_held);
         noticed += w[i].noticed_broken;
         invalidated += w[i].invalidated;
         ok += w[i].second_ok;
     }
     pthread_barrier_destroy(&barrier);
+    /* the old connection is still leased here, so the new one is elsewhere */
+    assert_ptr_not_equal(w[0].seen2, v);
     int n = server_clients("itest-kill");
+    int dtor_held = atomic_load(&cfg.dtor_calls);
+    assert_int_not_equal(((redisContext *)mine.value)->err, 0); /* not freed */
+    assert_int_equal(memo_release(&mine), 0); /* the last lease: redisFree here */
+    int dtor_released = atomic_load(&cfg.dtor_calls);
     print_message("# redis CLIENT KILL: %d threads noticed, %d invalidate won, %d constructor "
-                  "calls, %d server connection\n", noticed, invalidated,
-                  atomic_load(&cfg.ctor_calls), n);
+                  "calls, %d server connection; destructor calls: %d while a lease was held, "
+                  "%d after the last release\n", noticed, invalidated,
+                  atomic_load(&cfg.ctor_calls), n, dtor_held, dtor_released);
     assert_int_equal(noticed, NTHREADS);
     assert_int_equal(invalidated, 1);
     assert_int_equal(ok, NTHREADS);
     assert_int_equal(atomic_load(&cfg.ctor_calls), 2);
     assert_int_equal(n, 1);
+    assert_int_equal(dtor_held, 0);
+    assert_int_equal(dtor_released, 1);
     assert_int_equal(memo_reset(&cell), 0);
+    assert_int_equal(atomic_load(&cfg.dtor_calls), 2);
 }
 
 /* --- d) backoff keeps a dead server from being hammered ------------------------- */
