@@ -86,6 +86,12 @@
  *                   CLOCK_MONOTONIC).  Default: CLOCK_MONOTONIC (also in a
  *                   strict -std=c11 build on Linux), else timespec_get.
  *                   Tests override it to drive backoff deterministically.
+ *   MEMO_TTL_NOW_NS()
+ *                   The clock of TTL cells (.ttl_ms, .max_stale_ms), as
+ *                   MEMO_NOW_NS: monotonic nanoseconds as uint64_t.  Default:
+ *                   CLOCK_MONOTONIC_COARSE on Linux (a few ns a read; a
+ *                   jiffy's resolution), else as MEMO_NOW_NS.  Tests override
+ *                   it to step TTL time deterministically.
  *   MEMO_MALLOC(n), MEMO_FREE(p)
  *                   The allocator for what memo allocates (the ~32-byte record
  *                   of a value detached while leased).  Define both or
@@ -232,8 +238,13 @@ extern "C" {
  * MEMO_INIT's designated initializers may leave members out silently. */
 #ifdef __cplusplus
 #define MEMO_I_ZERO {}
+#define MEMO_I_ALIGN8 alignas(8)
 #else
 #define MEMO_I_ZERO
+/* memo_t is 8-aligned everywhere: on i386 GCC >= 11 aligns an _Atomic 64-bit
+ * member to 8 and GCC <= 10 to 4, so without this the two would disagree on
+ * sizeof(memo_t) (every 64-bit member is at a multiple of 8 in both). */
+#define MEMO_I_ALIGN8 _Alignas(8)
 #endif
 
 /* >>memo:types
@@ -257,6 +268,41 @@ typedef int (*memo_ctor_fn)(void *arg, void **out);
  *  deferred).  May be NULL (nothing to destroy). */
 typedef void (*memo_dtor_fn)(void *arg, void *value);
 
+/** memo_forget_fn: drops a value without a goodbye (the `forget` option):
+ *  frees what is local to this process, e.g. closes an inherited socket, but
+ *  sends nothing to the peer.  Runs in a forked child (MEMO_FORK_RESET: in the
+ *  fork's child handler, before fork() returns there; or at the child's last
+ *  release of a lease on it) and in memo_forget_all().  NULL = nothing to do
+ *  (the value is simply dropped). */
+typedef void (*memo_forget_fn)(void *arg, void *value);
+
+/** Values of the `on_fork` option.  MEMO_FORK_KEEP (default): a forked child
+ *  keeps a READY value (it shares the parent's socket: use it only if the
+ *  parent no longer does).  MEMO_FORK_RESET: the child forgets the value
+ *  (`forget`, never `dtor`) and builds its own on first get; the parent is
+ *  never affected. */
+enum memo_fork_policy { MEMO_FORK_KEEP = 0, MEMO_FORK_RESET = 1 };
+
+/** Values of the `refresh` option of a TTL cell.  MEMO_REFRESH_BLOCK
+ *  (default): the first caller after expiry rebuilds, the others wait for it
+ *  as on first use; if the rebuild fails the stale value is destroyed and
+ *  they all get the error.  MEMO_REFRESH_STALE: one caller rebuilds, the
+ *  others keep getting the stale value meanwhile; if the rebuild fails the
+ *  stale value is still served (stale-if-error) until max_stale_ms past its
+ *  expiry. */
+enum memo_refresh_policy { MEMO_REFRESH_BLOCK = 0, MEMO_REFRESH_STALE = 1 };
+
+/* The 64-bit atomic members.  On i386 GCC >= 11 aligns an _Atomic 64-bit
+ * member to 8 and GCC <= 10 to 4 (and notes it, -Wpsabi, on every compile);
+ * a type with an explicit 8-byte alignment is laid out the same by both and
+ * draws no note.  In C++ std::atomic<uint64_t> is 8-aligned already. */
+#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
+typedef uint64_t memo_i_u64a_ __attribute__((aligned(8)));
+#define MEMO_I_A64 _Atomic(memo_i_u64a_)
+#else
+#define MEMO_I_A64 _Atomic(uint64_t)
+#endif
+
 /** memo_t: one memoized value.  Caller-owned, statically initializable with
  *  MEMO_INIT; an all-zero cell whose `ctor` member is then set is valid too.
  *  Only the members under "configuration" and "options" are API; the rest is
@@ -266,7 +312,7 @@ typedef void (*memo_dtor_fn)(void *arg, void *value);
  *  the line the fast path reads; the whole cell is 120 bytes (104 on i386). */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
-    _Atomic(void *) slot_ MEMO_I_ZERO;      /* the value when READY, else NULL */
+    MEMO_I_ALIGN8 _Atomic(void *) slot_ MEMO_I_ZERO; /* the value when READY (no TTL), else NULL */
     _Atomic(uint32_t) state_ MEMO_I_ZERO;   /* phase | WAITERS | generation, see below */
     _Atomic(uint32_t) flags_ MEMO_I_ZERO;   /* bits 0-7: MEMO_I_F_* (set by MEMOIZE, never
                                                changed); bits 8-31: the pid of the latest
@@ -288,10 +334,10 @@ typedef struct memo {
     uint32_t retry_max_ms MEMO_I_ZERO;
 
     /* --- internal, written on the slow path only ----------------------- */
-    _Atomic(uint64_t) owner_ MEMO_I_ZERO;     /* thread id of the BUSY owner, else 0 */
-    _Atomic(uint64_t) fail_ MEMO_I_ZERO;      /* (generation << 32) | (uint32_t)error */
-    _Atomic(uint64_t) retry_at_ MEMO_I_ZERO;  /* MEMO_NOW_NS() before which calls fail fast */
-    _Atomic(uint64_t) last_ns_ MEMO_I_ZERO;   /* duration of the last successful ctor */
+    MEMO_I_A64 owner_ MEMO_I_ZERO;     /* thread id of the BUSY owner, else 0 */
+    MEMO_I_A64 fail_ MEMO_I_ZERO;      /* (generation << 32) | (uint32_t)error */
+    MEMO_I_A64 retry_at_ MEMO_I_ZERO;  /* MEMO_NOW_NS() before which calls fail fast */
+    MEMO_I_A64 last_ns_ MEMO_I_ZERO;   /* duration of the last successful ctor */
     _Atomic(uint32_t) nfail_row_ MEMO_I_ZERO; /* consecutive failures */
     _Atomic(uint32_t) attempts_ MEMO_I_ZERO;
     _Atomic(uint32_t) successes_ MEMO_I_ZERO;
@@ -300,9 +346,47 @@ typedef struct memo {
 
     /* --- leases (memo_acquire/memo_release) ----------------------------- */
     _Atomic(uint32_t) rlock_ MEMO_I_ZERO;     /* spin lock guarding retired_: 0 or the holder's pid */
-    _Atomic(uint64_t) leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
+    MEMO_I_A64 leases_ MEMO_I_ZERO;    /* (epoch << 32) | leases on the value */
     struct memo_i_retired *retired_ MEMO_I_ZERO; /* detached values still leased */
+
+    /* --- lifetime options (designated in MEMO_INIT; 0 = off) ------------ */
+    /** forget: `void forget(void *arg, void *value)` or NULL.  Called instead
+     *  of dtor when a value is dropped without a goodbye: in a forked child
+     *  (on_fork = MEMO_FORK_RESET) and by memo_forget_all().  Release what is
+     *  local to this process (close the inherited fd, free memory); do not
+     *  talk to the peer, which the parent still uses. */
+    memo_forget_fn forget MEMO_I_ZERO;
+    /** ttl_ms: a value older than this many ms is stale (see refresh).
+     *  0 = values never expire.  Measured on MEMO_TTL_NOW_NS(). */
+    uint32_t ttl_ms MEMO_I_ZERO;
+    /** max_stale_ms: with refresh = MEMO_REFRESH_STALE, how long past its
+     *  expiry a value may still be served while a rebuild runs or after
+     *  rebuilds failed; past that, callers get the error (and retry under the
+     *  backoff).  0 = no limit. */
+    uint32_t max_stale_ms MEMO_I_ZERO;
+    /** on_fork: MEMO_FORK_KEEP (0: a forked child keeps the value) or
+     *  MEMO_FORK_RESET (the child forgets it: .forget, never .dtor, and
+     *  builds its own on first get). */
+    uint8_t on_fork MEMO_I_ZERO;
+    /** refresh: MEMO_REFRESH_BLOCK (0: a stale value is rebuilt by the next
+     *  caller while the others wait) or MEMO_REFRESH_STALE (one caller
+     *  rebuilds, the others keep getting the stale value meanwhile; a failed
+     *  rebuild keeps it too, up to max_stale_ms). */
+    uint8_t refresh MEMO_I_ZERO;
+
+    /* --- internal: TTL value and the program-wide registry -------------- */
+    uint16_t rsv16_ MEMO_I_ZERO;              /* reserved, 0 */
+    uint32_t rsv32_ MEMO_I_ZERO;              /* reserved, 0 */
+    MEMO_I_A64 exp_ns_ MEMO_I_ZERO;    /* TTL cells: MEMO_TTL_NOW_NS() at which the value goes stale */
+    _Atomic(void *) tval_ MEMO_I_ZERO;        /* TTL cells: the value (slot_ stays NULL, so the
+                                                 inlined fast paths go to the slow path, which
+                                                 reads the clock) */
+    uint64_t reg_seq_ MEMO_I_ZERO;            /* the cell's number in the program-wide
+                                                 registry while it holds a value, else 0
+                                                 (written by the owner under the registry
+                                                 lock; >>memo:wait, the registry) */
 } memo_t;
+
 
 /** MEMO_INIT(ctor, dtor, arg, options...): static initializer for a memo_t.
  *  ctor is required, dtor may be NULL, arg is passed to both.  Options follow
@@ -491,11 +575,15 @@ static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
 /** memo_peek(m, &v): the value if the cell is READY (0, *v set); EAGAIN if
  *  not (empty, failed or being constructed); EINVAL for NULL arguments.
  *  Never waits, never constructs, never writes shared memory. */
+static inline void *memo_i_ttl_peek_(memo_t *m);
+
 static inline int memo_peek(memo_t *m, void **out)
 {
     if (!m || !out)
         return EINVAL;
     void *v = memo_i_slot_(m);
+    if (!v && m->ttl_ms)
+        v = memo_i_ttl_peek_(m);
     if (!v)
         return EAGAIN;
     *out = v;
@@ -589,6 +677,34 @@ static inline int memo_invalidate_lease(memo_lease_t *lease);
  *  destructor on it now, in the calling thread.  Returns 0; EINVAL for NULL or
  *  a lease that is not held (released twice, never acquired). */
 static inline int memo_release(memo_lease_t *lease);
+
+/** memo_shutdown(): destroys every value held by every cell of the program
+ *  (all translation units and shared libraries, one registry), newest first:
+ *  a value built from another cell's value -- its constructor got that cell
+ *  -- was built after it and is destroyed before it.  Each cell is reset as
+ *  by memo_reset (it waits for a running construction, then its dtor runs in
+ *  the calling thread); a leased value leaves its cell at once and is
+ *  destroyed by its last memo_release.  Per-thread values (MEMOIZE_THREAD)
+ *  of threads still alive are destroyed too, by the calling thread.  Values
+ *  built while it runs are left alone.  Idempotent (a second call finds
+ *  nothing), and every cell stays usable: a later get builds again.
+ *  Returns 0; EDEADLK if a cell could not be reset because the calling thread
+ *  is constructing it (a call from a constructor: that cell is skipped, the
+ *  others are done); ENOMEM if a leased value's record could not be
+ *  allocated (that value stays).  Do not call it from a signal handler (it
+ *  locks and runs destructors): from the main loop or a watcher thread, e.g.
+ *  after SIGTERM (docs/LIFETIMES.md).  Cells are not to be freed while it
+ *  runs. */
+static inline int memo_shutdown(void);
+
+/** memo_forget_all(): every cell of the program forgets its value without
+ *  running its destructor: .forget runs where set (close an inherited fd),
+ *  the cell becomes empty and builds anew on its next get.  For a forked
+ *  child of a program that does not use .on_fork, and for a restored memory
+ *  snapshot (AWS Lambda SnapStart asks runtimes to refresh connections after
+ *  restore).  A leased value is forgotten at its last release.  Per-thread
+ *  values of every thread are forgotten too.  Returns as memo_shutdown. */
+static inline int memo_forget_all(void);
 
 /* >>memo:typed-api
  * ==========================================================================
@@ -740,6 +856,25 @@ static inline uint64_t memo_i_mono_ns_(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The TTL clock (MEMO_TTL_NOW_NS, see COMPILE-TIME OPTIONS): Linux's
+ * CLOCK_MONOTONIC_COARSE (clock id 6; the vDSO reads it without a system call,
+ * ~6 ns here against ~30 ns for CLOCK_MONOTONIC, at the price of a jiffy's
+ * resolution -- plenty for a TTL in ms), elsewhere the precise clock. */
+static inline uint64_t memo_i_coarse_ns_(void)
+{
+#if defined(__linux__) && defined(MEMO_I_CLOCK_GETTIME)
+    struct timespec ts;
+    MEMO_I_CLOCK_GETTIME(6 /* CLOCK_MONOTONIC_COARSE */, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#else
+    return memo_i_mono_ns_();
+#endif
+}
+
+#ifndef MEMO_TTL_NOW_NS
+#define MEMO_TTL_NOW_NS() memo_i_coarse_ns_()
+#endif
+
 /* The deadline of a wait of timeout_ms from now; 0 = no deadline (a timeout
  * so large that it would overflow, e.g. LONG_MAX, means "wait"). */
 static inline uint64_t memo_i_deadline_(long timeout_ms)
@@ -867,6 +1002,23 @@ static inline void memo_i_set_claimer_(memo_t *m, uint32_t pid)
     memo_i_atomic_store_release(&m->flags_, (pid << 8) | memo_i_flags_(m));
 }
 
+/* The value the cell holds: slot_, or a TTL cell's tval_.  relaxed: a first
+ * look, or the owner's own cell. */
+static inline void *memo_i_held_(memo_t *m)
+{
+    void *v = memo_i_atomic_load_relaxed(&m->slot_);
+    return v ? v : memo_i_atomic_load_relaxed(&m->tval_);
+}
+
+/* The owner takes the value out of the cell.  relaxed: the value is still
+ * ours; readers that load NULL take the slow path and see BUSY (state_
+ * changed before this store). */
+static inline void *memo_i_take_(memo_t *m)
+{
+    void *v = memo_i_atomic_exchange_relaxed(&m->slot_, NULL);
+    return v ? v : memo_i_atomic_exchange_relaxed(&m->tval_, NULL);
+}
+
 /* fail_'s generation field when no failure record is current: never equal to
  * a 29-bit generation. */
 #define MEMO_I_FAIL_NONE 0xffffffffu
@@ -889,7 +1041,15 @@ typedef struct memo_i_retired {
     int64_t count;        /* leases not yet released (+ MEMO_I_BIAS until the
                              detacher has added its count); guarded by rlock_ */
     uint32_t epoch;
+    uint32_t how;         /* MEMO_I_DESTROY / MEMO_I_FORGET at the last
+                             release; | the detacher's pid << 8 (a forked
+                             child forgets a MEMO_FORK_RESET cell's values
+                             detached in its parent) */
 } memo_i_retired_t;
+
+/* What becomes of a value taken out of its cell. */
+#define MEMO_I_DESTROY 0u  /* dtor: reset, invalidate, replacement, shutdown */
+#define MEMO_I_FORGET 1u   /* forget: memo_forget_all, MEMO_FORK_RESET */
 
 static inline void memo_i_rlock_(memo_t *m)
 {
@@ -967,6 +1127,61 @@ MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
 #error "MEMO_NO_FUTEX needs weak symbols (GCC or Clang)"
 #endif
 
+/* --- the registry -----------------------------------------------------------
+ *
+ * Every cell that holds a value (and every per-thread value) is listed, in
+ * the order it got it, in one program-wide table (weak, default visibility,
+ * versioned as the other shared tables): memo_shutdown walks it backwards,
+ * memo_forget_all and a forked child's MEMO_FORK_RESET cells walk it too.  A
+ * cell is listed by its owner (BUSY) just before its value is published and
+ * unlisted by the owner that takes the value out, so "listed" and "holds a
+ * value" change together, in the owner's busy period.  The table owns its
+ * storage -- an array of {object, number} in number order -- and a cell
+ * keeps only its number (reg_seq_): a cell freed while it holds a value (a
+ * stack cell left behind by a test, say) leaves a stale entry that nothing
+ * but a sweep reads, and a sweep uses an entry only if the cell there still
+ * carries the entry's number.  The lock is a leaf: held for a few writes
+ * (and a realloc), never while waiting or calling user code.  fork: a
+ * prepare handler takes it (no fork copies a half-written table) and the
+ * parent and child handlers give it back; `fork_depth` counts the handlers
+ * of the several units that each registered theirs (thread-local: two
+ * threads may fork at once). */
+typedef struct memo_i_entry {
+    void *obj;       /* a memo_t, or a per-thread value's node; NULL = removed */
+    uint64_t seq;    /* its registration number (| MEMO_I_REG_THREAD) */
+} memo_i_entry_t;
+
+typedef struct memo_i_registry {
+    pthread_mutex_t mu;
+    memo_i_entry_t *v;   /* n entries in number order, `live` of them not removed */
+    size_t n, cap, live;
+    uint64_t seq;        /* the last registration number given */
+    int forky;           /* a MEMO_FORK_RESET cell or a per-thread value was
+                            ever listed: a forked child has work */
+} memo_i_registry_t;
+
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
+MEMO_I_SHARED MEMO_I_TLS int memo_i_fork_depth_v2_;
+#else
+static memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
+static MEMO_I_TLS int memo_i_fork_depth_v2_;
+#endif
+
+static void memo_i_forked_child_(void); /* >>memo:lifetimes: MEMO_FORK_RESET */
+
+static void memo_i_atfork_prepare_(void)
+{
+    if (memo_i_fork_depth_v2_++ == 0)
+        pthread_mutex_lock(&memo_i_registry_v2_.mu);
+}
+
+static void memo_i_atfork_parent_(void)
+{
+    if (--memo_i_fork_depth_v2_ == 0)
+        pthread_mutex_unlock(&memo_i_registry_v2_.mu);
+}
+
 /* fork().  Every unit that claims a cell or touches the park table first
  * registers (once per unit: pthread_once) a child handler.  In the child,
  * where only the forking thread runs, it records that thread (see
@@ -985,17 +1200,123 @@ static void memo_i_atfork_child_(void)
         pthread_cond_init(&memo_i_park_v1_[i].cv, NULL);
     }
 #endif
+    /* The last unit's child handler: the registry lock, which this thread
+     * took in the first prepare handler, is ours; make it new (a copied
+     * mutex is not reliably unlockable everywhere) and apply the fork
+     * policies. */
+    if (--memo_i_fork_depth_v2_ == 0) {
+        pthread_mutex_init(&memo_i_registry_v2_.mu, NULL);
+        memo_i_forked_child_();
+    }
 }
 
 static void memo_i_atfork_register_(void)
 {
-    pthread_atfork(NULL, NULL, memo_i_atfork_child_);
+    pthread_atfork(memo_i_atfork_prepare_, memo_i_atfork_parent_, memo_i_atfork_child_);
 }
 
 static inline void memo_i_atfork_(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, memo_i_atfork_register_);
+}
+
+/* Registration numbers of per-thread values carry this bit (>>memo:lifetimes). */
+#define MEMO_I_REG_THREAD ((uint64_t)1 << 63)
+
+static inline void memo_i_reg_lock_(void)
+{
+    memo_i_atfork_(); /* the fork handlers guard the lock */
+    pthread_mutex_lock(&memo_i_registry_v2_.mu);
+}
+
+static inline void memo_i_reg_unlock_(void)
+{
+    pthread_mutex_unlock(&memo_i_registry_v2_.mu);
+}
+
+#define MEMO_I_SEQ_(x) ((x) & ~MEMO_I_REG_THREAD)
+
+/* The index of the first entry numbered above `after` (n if none); lock held. */
+static inline size_t memo_i_reg_find_(uint64_t after)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (MEMO_I_SEQ_(r->v[mid].seq) <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Removes the entry numbered seq (if it is there); lock held. */
+static inline void memo_i_unlist_locked_(uint64_t seq)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    if (!seq)
+        return;
+    size_t i = memo_i_reg_find_(MEMO_I_SEQ_(seq) - 1);
+    if (i < r->n && r->v[i].seq == seq && r->v[i].obj) {
+        r->v[i].obj = NULL;
+        r->live--;
+    }
+    while (r->n && !r->v[r->n - 1].obj)
+        r->n--;
+}
+
+/* Appends obj with a new number (| tag), returned; 0 if the table could not
+ * grow (the value is then not listed: memo_shutdown will not see it); lock
+ * held. */
+static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    if (r->n == r->cap) {
+        if (r->live < r->n / 2) { /* mostly removed entries: squeeze them out */
+            size_t k = 0;
+            for (size_t i = 0; i < r->n; i++)
+                if (r->v[i].obj)
+                    r->v[k++] = r->v[i];
+            r->n = k;
+        } else {
+            size_t cap = r->cap ? 2 * r->cap : 32;
+            memo_i_entry_t *v = (memo_i_entry_t *)realloc(r->v, cap * sizeof *v);
+            if (!v)
+                return 0;
+            r->v = v;
+            r->cap = cap;
+        }
+    }
+    r->v[r->n].obj = obj;
+    r->v[r->n].seq = ++r->seq | tag;
+    r->live++;
+    return r->v[r->n++].seq;
+}
+
+/* A cell's owner (BUSY) lists it just before it publishes a value (again,
+ * with a new number, on a refresh) and unlists it once it has taken the
+ * value out.  Only owners (and a forked child's handler, alone in its
+ * process) write reg_seq_, under the lock; the owner reads it without. */
+static inline void memo_i_list_(memo_t *m)
+{
+    memo_i_reg_lock_();
+    memo_i_unlist_locked_(m->reg_seq_);
+    m->reg_seq_ = memo_i_list_locked_(m, 0);
+    if (m->on_fork == MEMO_FORK_RESET)
+        memo_i_registry_v2_.forky = 1;
+    memo_i_reg_unlock_();
+}
+
+static inline void memo_i_unlist_(memo_t *m)
+{
+    if (!m->reg_seq_)
+        return;
+    memo_i_reg_lock_();
+    memo_i_unlist_locked_(m->reg_seq_);
+    m->reg_seq_ = 0;
+    memo_i_reg_unlock_();
 }
 
 #ifdef MEMO_I_SHARED
@@ -1166,7 +1487,7 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
 #define MEMO_I_WALK 16
 
 typedef struct memo_i_waiting {
-    _Atomic(uint64_t) tid;  /* the sleeping thread (memo_i_self_), 0 = free */
+    MEMO_I_A64 tid;         /* the sleeping thread (memo_i_self_), 0 = free */
     _Atomic(uint32_t) pid;  /* its process: entries copied by fork() are not ours */
     _Atomic(void *) cell;   /* the memo_t it waits on */
 } memo_i_waiting_t;
@@ -1427,9 +1748,32 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
         *pp = r->next;
     memo_i_runlock_(m);
     MEMO_FREE(r);
-    /* relaxed: we own the cell. */
-    void *v = memo_i_atomic_load_relaxed(&m->slot_);
+    /* We own the cell: listed in the registry exactly if it keeps a value
+     * (the dead owner may have listed it before publishing, or not yet
+     * unlisted a value it had taken out). */
+    void *v = memo_i_held_(m);
+    if (v && !m->reg_seq_)
+        memo_i_list_(m);
+    else if (!v)
+        memo_i_unlist_(m);
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
+}
+
+/* The slow path's two outcomes, as values (no macro hides a return). */
+static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
+{
+    memo_i_res_t r;
+    r.v = v;
+    r.err = 0;
+    return r;
+}
+
+static inline memo_i_res_t memo_i_err_(int err)
+{
+    memo_i_res_t r;
+    r.v = NULL;
+    r.err = err;
+    return r;
 }
 
 /* >>memo:construct -- running the constructor, publishing its outcome, ending
@@ -1488,7 +1832,11 @@ typedef struct memo_i_attempt {
 static inline void memo_i_abandon_(void *p)
 {
     memo_i_attempt_t *a = (memo_i_attempt_t *)p;
-    memo_i_end_busy_(a->m, MEMO_I_NEXT(a->busy, MEMO_I_EMPTY));
+    /* A refresh keeps the stale value in the cell while its constructor
+     * runs: READY again (the next caller retries the refresh).  relaxed: we
+     * own the cell. */
+    int has = memo_i_atomic_load_relaxed(&a->m->tval_) != NULL;
+    memo_i_end_busy_(a->m, MEMO_I_NEXT(a->busy, has ? MEMO_I_READY : MEMO_I_EMPTY));
 }
 
 static inline void memo_i_count_(_Atomic(uint32_t) *c)
@@ -1497,28 +1845,72 @@ static inline void memo_i_count_(_Atomic(uint32_t) *c)
     memo_i_atomic_fetch_add_relaxed(c, 1);
 }
 
-/* The calling thread owns the cell (state BUSY word `busy`): run the
- * constructor and publish its outcome. */
-static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, int cs)
+/* 1 if a TTL cell's value that went stale at `exp` may still be served at
+ * `now` (>= exp): MEMO_REFRESH_STALE, a value not in place (an in-place
+ * value's storage is rewritten by the next one), and within max_stale_ms past
+ * expiry (0 = no limit). */
+static inline int memo_i_servable_(memo_t *m, uint64_t now, uint64_t exp)
 {
-    memo_i_res_t r;
+    if (m->refresh != MEMO_REFRESH_STALE || (memo_i_flags_(m) & MEMO_I_F_INPLACE))
+        return 0;
+    return !m->max_stale_ms || now - exp < (uint64_t)m->max_stale_ms * 1000000u;
+}
+
+static inline void memo_i_dispose_(memo_t *m, void *v, uint32_t how);
+static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint32_t how);
+
+/* The calling thread owns the cell (state BUSY word `busy`): run the
+ * constructor and publish its outcome.  `old` is NULL for a construction
+ * into an empty cell; for the refresh of a stale TTL value it is that value,
+ * still in tval_ while the constructor runs (MEMO_REFRESH_STALE serves it
+ * meanwhile), and `rec` a record for its detach (allocated by the caller, so
+ * that nothing can fail once the new value is built).  On success the new
+ * value is published first and the old one destroyed after (here, outside
+ * the busy period, or by the last release of a lease on it).  On failure a
+ * servable stale value stays (stale-if-error): READY, with the failure
+ * recorded for the backoff window; otherwise it is destroyed and the cell
+ * ends FAILED, as a first construction that failed. */
+/* Runs the owner's constructor (into *v) or the disposal of value v inside
+ * its busy period, with the cleanup handler that ends the period if the
+ * thread is cancelled or exits there.  Functions of their own: the handler
+ * is a setjmp in C, and the callers' variables stay out of its reach. */
+static MEMO_I_NOINLINE int memo_i_run_ctor_(memo_t *m, uint32_t busy, int cs, void **v)
+{
     memo_i_attempt_t a;
-    void *v = NULL;
     int err;
     a.m = m;
     a.busy = busy;
-    memo_i_count_(&m->attempts_);
-    uint64_t t0 = MEMO_NOW_NS();
-
     pthread_cleanup_push(memo_i_abandon_, &a);
     /* The constructor runs with the caller's cancellation state (a cancel
      * acting in it runs memo_i_abandon_); memo's own steps around it do not
      * (see memo_i_nocancel_). */
     memo_i_recancel_(cs);
-    err = m->ctor(m->arg, &v);
+    err = m->ctor(m->arg, v);
     memo_i_nocancel_();
     pthread_cleanup_pop(0);
+    return err;
+}
 
+static MEMO_I_NOINLINE void memo_i_run_dispose_(memo_t *m, uint32_t busy, int cs, void *v, uint32_t how)
+{
+    memo_i_attempt_t a;
+    a.m = m;
+    a.busy = busy;
+    pthread_cleanup_push(memo_i_abandon_, &a);
+    memo_i_recancel_(cs); /* the destructor runs in the caller's state */
+    memo_i_dispose_(m, v, how);
+    memo_i_nocancel_();
+    pthread_cleanup_pop(0);
+}
+
+static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, int cs, void *old,
+                                                      memo_i_retired_t *rec)
+{
+    void *v = NULL;
+    int drop_now = 0;
+    memo_i_count_(&m->attempts_);
+    uint64_t t0 = MEMO_NOW_NS();
+    int err = memo_i_run_ctor_(m, busy, cs, &v);
     if (err == 0 && v == NULL)
         err = MEMO_ENOVALUE;
     uint64_t t1 = MEMO_NOW_NS();
@@ -1527,13 +1919,34 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
         memo_i_atomic_store_relaxed(&m->last_ns_, t1 - t0);
         memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
         memo_i_count_(&m->successes_);
-        /* release: pairs with the acquire loads of slot_ on the fast path;
-         * the value's contents happen-before any use of v by a reader. */
-        memo_i_atomic_store_release(&m->slot_, v);
+        if (old) {
+            /* Out of the cell first, then detached: an acquire that pins
+             * after the detach sees the new epoch and lets go.  relaxed: we
+             * own the cell; a reader that loads NULL waits for our end. */
+            memo_i_atomic_store_relaxed(&m->tval_, NULL);
+            drop_now = memo_i_detach_(m, old, rec, MEMO_I_DESTROY);
+        }
+        memo_i_list_(m);
+        if (m->ttl_ms) {
+            /* relaxed: published by the release store of tval_ below; a
+             * reader that loads this value reads this expiry or a later one
+             * (a later refresh's: it may serve this value a moment longer). */
+            memo_i_atomic_store_relaxed(&m->exp_ns_, MEMO_TTL_NOW_NS() + (uint64_t)m->ttl_ms * 1000000u);
+            /* release: as slot_ below, for TTL cells' readers (tval_). */
+            memo_i_atomic_store_release(&m->tval_, v);
+        } else {
+            /* release: pairs with the acquire loads of slot_ on the fast
+             * path; the value's contents happen-before any use of v by a
+             * reader. */
+            memo_i_atomic_store_release(&m->slot_, v);
+        }
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
-        r.v = v;
-        r.err = 0;
-        return r;
+        if (drop_now) {
+            memo_i_recancel_(cs); /* the destructor runs in the caller's state */
+            memo_i_dispose_(m, old, MEMO_I_DESTROY);
+            memo_i_nocancel_();
+        }
+        return memo_i_ok_(v);
     }
     /* relaxed (all): published by the release in memo_i_end_busy_. */
     uint32_t row = memo_i_atomic_fetch_add_relaxed(&m->nfail_row_, 1) + 1;
@@ -1546,13 +1959,32 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
             win = max;
         memo_i_atomic_store_relaxed(&m->retry_at_, t1 + win * 1000000u);
     }
+    memo_i_count_(&m->failures_);
+    if (old) {
+        /* relaxed: our own cell's expiry */
+        uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
+        if (now < exp || memo_i_servable_(m, now, exp)) {
+            /* stale-if-error: the old value stays; the failure record stays
+             * current for this READY word (the backoff window). */
+            uint32_t next = MEMO_I_NEXT(busy, MEMO_I_READY);
+            memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err);
+            memo_i_end_busy_keep_(m, next);
+            MEMO_FREE(rec);
+            return memo_i_ok_(old);
+        }
+        memo_i_atomic_store_relaxed(&m->tval_, NULL); /* relaxed: as above */
+        drop_now = memo_i_detach_(m, old, rec, MEMO_I_DESTROY);
+        memo_i_unlist_(m);
+    }
     uint32_t next = MEMO_I_NEXT(busy, MEMO_I_FAILED);
     memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err);
-    memo_i_count_(&m->failures_);
     memo_i_end_busy_(m, next);
-    r.v = NULL;
-    r.err = err;
-    return r;
+    if (drop_now) {
+        memo_i_recancel_(cs);
+        memo_i_dispose_(m, old, MEMO_I_DESTROY);
+        memo_i_nocancel_();
+    }
+    return memo_i_err_(err);
 }
 
 /* The error of the attempt that ended with generation `gen`, if it failed;
@@ -1572,31 +2004,98 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 
 /* >>memo:get -- the slow path of every getter. */
 
-/* The slow path's two outcomes, as values (no macro hides a return). */
-static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
-{
-    memo_i_res_t r;
-    r.v = v;
-    r.err = 0;
-    return r;
-}
-
-static inline memo_i_res_t memo_i_err_(int err)
-{
-    memo_i_res_t r;
-    r.v = NULL;
-    r.err = err;
-    return r;
-}
-
 static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs);
 
 static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
 {
+    if (m && m->ttl_ms) {
+        /* A TTL cell's ready path (its slot_ stays NULL, so every inlined
+         * fast path comes here): the value, if it has not expired.
+         * acquire: pairs with the release store of tval_ in
+         * memo_i_construct_.  relaxed: the expiry stored before that value
+         * (or a later one, see there). */
+        void *v = memo_i_atomic_load_acquire(&m->tval_);
+        if (MEMO_I_LIKELY(v != NULL) && MEMO_TTL_NOW_NS() < memo_i_atomic_load_relaxed(&m->exp_ns_))
+            return memo_i_ok_(v);
+    }
     int cs = memo_i_nocancel_();
     memo_i_res_t r = memo_i_get_slow_cs_(m, timeout_ms, cs);
     memo_i_recancel_(cs);
     return r;
+}
+
+/* A READY TTL cell (word s) whose value the caller may find stale: returns 1
+ * and sets *r when the get is answered, 0 to look at the cell again.  Fresh:
+ * the value.  Stale: within the backoff window of a failed refresh, the stale
+ * value (servable) or that failure's error; else claim the cell and refresh
+ * it (memo_i_construct_ with the old value; an in-place value is destroyed
+ * first, its storage being the next value's). */
+static int memo_i_ready_ttl_(memo_t *m, uint32_t s, int cs, memo_i_res_t *r)
+{
+    /* acquire / relaxed: as in memo_i_get_slow_ */
+    void *v = memo_i_atomic_load_acquire(&m->tval_);
+    if (!v)
+        return 0; /* a reset began after our load of state_ */
+    uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
+    if (now < exp) {
+        *r = memo_i_ok_(v);
+        return 1;
+    }
+    int serve = memo_i_servable_(m, now, exp);
+    /* relaxed: ordered by the caller's acquire load of state_ */
+    if (m->retry_min_ms && MEMO_NOW_NS() < memo_i_atomic_load_relaxed(&m->retry_at_)) {
+        int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
+        if (e) {
+            *r = serve ? memo_i_ok_(v) : memo_i_err_(e);
+            return 1;
+        }
+    }
+    const int inplace = (memo_i_flags_(m) & MEMO_I_F_INPLACE) != 0;
+    memo_i_retired_t *rec = NULL;
+    if (!inplace && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec))) {
+        *r = serve ? memo_i_ok_(v) : memo_i_err_(ENOMEM);
+        return 1;
+    }
+    uint32_t busy;
+    if (!memo_i_claim_(m, s, &busy)) {
+        MEMO_FREE(rec);
+        return 0;
+    }
+    /* Ours now.  Refreshed between our look and the claim (a value that is
+     * not the one we saw, or not stale any more)?  Then nothing to do.
+     * relaxed: we own the cell. */
+    if (memo_i_atomic_load_relaxed(&m->tval_) != v ||
+        MEMO_TTL_NOW_NS() < memo_i_atomic_load_relaxed(&m->exp_ns_)) {
+        memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
+        MEMO_FREE(rec);
+        return 0;
+    }
+    if (inplace) {
+        /* One storage: the old value goes before the next is built (as a
+         * reset, the destructor inside the busy period). */
+        memo_i_atomic_store_relaxed(&m->tval_, NULL);
+        memo_i_unlist_(m);
+        memo_i_run_dispose_(m, busy, cs, v, MEMO_I_DESTROY);
+        *r = memo_i_construct_(m, busy, cs, NULL, NULL);
+        return 1;
+    }
+    *r = memo_i_construct_(m, busy, cs, v, rec);
+    return 1;
+}
+
+/* A BUSY TTL cell: its stale value if this caller may have it instead of
+ * waiting (MEMO_REFRESH_STALE while a refresh runs), else NULL. */
+static inline void *memo_i_busy_ttl_(memo_t *m)
+{
+    if (m->refresh != MEMO_REFRESH_STALE)
+        return NULL;
+    /* acquire / relaxed: as in memo_i_get_slow_ */
+    void *v = memo_i_atomic_load_acquire(&m->tval_);
+    if (!v)
+        return NULL;
+    uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
+    /* A fresh value in a BUSY cell is being reset or invalidated: wait. */
+    return now >= exp && memo_i_servable_(m, now, exp) ? v : NULL;
 }
 
 /* memo_i_get_slow_ with memo's cancellation type; cs is the caller's.  One
@@ -1617,6 +2116,9 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             void *v = memo_i_slot_(m);
             if (v)
                 return memo_i_ok_(v);
+            memo_i_res_t r;
+            if (m->ttl_ms && memo_i_ready_ttl_(m, s, cs, &r))
+                return r;
             continue; /* a reset began after our load of state_ */
         }
         case MEMO_I_FAILED:
@@ -1632,7 +2134,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             /* fall through - outside the backoff window, a new attempt */
         case MEMO_I_EMPTY:
             if (memo_i_claim_(m, s, &busy))
-                return memo_i_construct_(m, busy, cs);
+                return memo_i_construct_(m, busy, cs, NULL, NULL);
             continue;
         default: { /* BUSY */
             if (memo_i_owned_by_me_(m))
@@ -1640,6 +2142,11 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             if (memo_i_owner_elsewhere_(m)) {
                 memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
                 continue;
+            }
+            if (m->ttl_ms) {
+                void *v = memo_i_busy_ttl_(m);
+                if (v)
+                    return memo_i_ok_(v); /* stale, while it is refreshed */
             }
             if (timeout_ms == 0)
                 return memo_i_err_(ETIMEDOUT);
@@ -1653,12 +2160,16 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             if (w)
                 return memo_i_err_(w); /* ETIMEDOUT, or EDEADLK: a cycle of waits */
             /* The attempt we waited on (generation g) is over.  If it failed,
-             * its error is ours too; otherwise look again (READY: the value;
-             * EMPTY after a cancelled constructor: take the construction
-             * over). */
-            int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
-            if (e)
-                return memo_i_err_(e);
+             * its error is ours too -- unless the cell is READY: a failed
+             * refresh that kept its stale value, which the READY case serves
+             * or refuses; otherwise look again (READY: the value; EMPTY
+             * after a cancelled constructor: take the construction over).
+             * acquire: as at the top. */
+            if ((memo_i_atomic_load_acquire(&m->state_) & MEMO_I_PHASE) != MEMO_I_READY) {
+                int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
+                if (e)
+                    return memo_i_err_(e);
+            }
             continue;
         }
         }
@@ -1684,13 +2195,14 @@ static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
  * next epoch and hands v's leases, if any, to rec.  Returns 1 if v has no
  * lease (the caller destroys it now; rec is freed), 0 if the last release of
  * a lease on v will destroy it (rec stays on the retired list). */
-static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
+static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint32_t how)
 {
     /* relaxed: only the BUSY owner changes the epoch, and we are the owner
      * (our claim acquired the previous owner's release). */
     uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
     rec->value = v;
     rec->epoch = e;
+    rec->how = how | (memo_i_pid_() << 8);
     rec->count = MEMO_I_BIAS;
     /* The record is listed BEFORE the epoch moves on: a release that sees
      * the new epoch must find it (see memo_i_unpin_).  The next epoch is one
@@ -1725,59 +2237,71 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec)
     return 1;
 }
 
-/* Takes a READY cell into BUSY (the caller becomes owner), clears the slot,
- * detaches the value (memo_i_detach_, consuming rec) and runs the destructor
- * unless a lease defers it; then installs EMPTY.  `s` is the READY word seen.
- * EAGAIN (rec untouched) if the word has changed.  If `seen` is not NULL and
- * the cell (now that we own it) holds another value, nothing is destroyed:
- * READY again (next generation) and EALREADY.  The check after the claim is
- * what makes invalidate exact: 2^29 periods may bring back the READY word the
- * caller saw, with another value in the slot. */
+/* Destroys (dtor) or forgets (forget) v, a value taken out of m.  A value of
+ * a MEMO_FORK_RESET cell detached in another process -- this is a child
+ * forked while it was leased -- is the parent's: forgotten. */
+static inline void memo_i_dispose_(memo_t *m, void *v, uint32_t how)
+{
+    if ((how & 0xffu) == MEMO_I_FORGET ||
+        (m->on_fork == MEMO_FORK_RESET && (how >> 8) != memo_i_pid_())) {
+        if (m->forget)
+            m->forget(m->arg, v);
+    } else if (m->dtor) {
+        m->dtor(m->arg, v);
+    }
+}
+
+/* Takes a READY cell into BUSY (the caller becomes owner), takes the value
+ * out, unlists the cell, detaches the value (memo_i_detach_, consuming rec)
+ * and disposes of it (`how`: destroy or forget) unless a lease defers that;
+ * then installs EMPTY.  `s` is the READY word seen.  EAGAIN (rec untouched)
+ * if the word has changed.  Nothing is taken -- READY again (next
+ * generation) and EALREADY -- if, now that we own the cell, it holds another
+ * value than `seen` (if not NULL), another lease epoch than `epoch` (unless
+ * MEMO_I_ANY_EPOCH), or another registration than `seq` (if not 0: a sweep
+ * that saw an older value).  The check after the claim is what makes
+ * invalidate exact: 2^29 periods may bring back the READY word the caller
+ * saw, with another value in the slot. */
 #define MEMO_I_ANY_EPOCH UINT64_MAX
 static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, const void *seen,
-                                  uint64_t epoch, int cs)
+                                  uint64_t epoch, uint64_t seq, uint32_t how, int cs)
 {
     uint32_t busy;
     if (!memo_i_claim_(m, s, &busy))
         return EAGAIN;
     /* relaxed (both): we own the cell; the slot and the epoch are ours. */
-    if ((seen && memo_i_atomic_load_relaxed(&m->slot_) != seen) ||
+    if ((seen && memo_i_held_(m) != seen) ||
         (epoch != MEMO_I_ANY_EPOCH &&
-         memo_i_atomic_load_relaxed(&m->leases_) >> 32 != epoch)) {
+         memo_i_atomic_load_relaxed(&m->leases_) >> 32 != epoch) ||
+        (seq && m->reg_seq_ != seq)) {
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         return EALREADY;
     }
-    /* relaxed: the value is still ours; readers that load NULL take the slow
-     * path and see BUSY (state_ changed before this store). */
-    void *v = memo_i_atomic_exchange_relaxed(&m->slot_, NULL);
-    if (memo_i_detach_(m, v, rec)) {
-        memo_i_attempt_t a;
-        a.m = m;
-        a.busy = busy;
-        pthread_cleanup_push(memo_i_abandon_, &a);
-        memo_i_recancel_(cs); /* the destructor runs in the caller's state */
-        if (m->dtor)
-            m->dtor(m->arg, v);
-        memo_i_nocancel_();
-        pthread_cleanup_pop(0);
-    }
+    void *v = memo_i_take_(m);
+    memo_i_unlist_(m);
+    if (memo_i_detach_(m, v, rec, how))
+        memo_i_run_dispose_(m, busy, cs, v, how);
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
     return 0;
 }
 
-static inline int memo_i_reset_(memo_t *m, int cs);
+static inline int memo_i_drop_(memo_t *m, int cs, uint64_t seq, uint32_t how);
 
 static inline int memo_reset(memo_t *m)
 {
     if (!m)
         return EINVAL;
     int cs = memo_i_nocancel_();
-    int rc = memo_i_reset_(m, cs);
+    int rc = memo_i_drop_(m, cs, 0, MEMO_I_DESTROY);
     memo_i_recancel_(cs);
     return rc;
 }
 
-static inline int memo_i_reset_(memo_t *m, int cs)
+/* memo_reset (seq 0, MEMO_I_DESTROY), and the sweeps of memo_shutdown and
+ * memo_forget_all: take out the value registered as `seq` (any if 0) and
+ * destroy or forget it.  A sweep leaves a FAILED cell alone and gets
+ * EALREADY for a value registered since. */
+static inline int memo_i_drop_(memo_t *m, int cs, uint64_t seq, uint32_t how)
 {
     memo_i_retired_t *rec = NULL; /* for a value we detach; allocated first
                                      so that no failure can follow the detach */
@@ -1789,13 +2313,23 @@ static inline int memo_i_reset_(memo_t *m, int cs)
         case MEMO_I_EMPTY:
             rc = 0;
             goto out;
-        case MEMO_I_READY:
+        case MEMO_I_READY: {
             if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)))
                 return ENOMEM;
-            if (memo_i_destroy_(m, s, rec, NULL, MEMO_I_ANY_EPOCH, cs) == 0)
+            int d = memo_i_destroy_(m, s, rec, NULL, MEMO_I_ANY_EPOCH, seq, how, cs);
+            if (d == 0)
                 return 0; /* rec consumed */
+            if (d == EALREADY) {
+                rc = EALREADY;
+                goto out;
+            }
             break;
+        }
         case MEMO_I_FAILED: {
+            if (seq) {
+                rc = 0; /* a sweep: no value here */
+                goto out;
+            }
             /* Forgetting the failure is a BUSY period of its own, so that its
              * writes cannot land on a newer attempt's (a CAS straight to EMPTY
              * followed by the stores let another thread claim, fail and set a
@@ -1872,7 +2406,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
         }
         /* relaxed: a first look only; memo_i_destroy_ checks again once it
          * owns the cell (the READY word may recur after a generation wrap). */
-        if (memo_i_atomic_load_relaxed(&m->slot_) != seen ||
+        if (memo_i_held_(m) != seen ||
             (epoch != MEMO_I_ANY_EPOCH &&
              memo_i_atomic_load_relaxed(&m->leases_) >> 32 != epoch)) {
             rc = EALREADY;
@@ -1880,7 +2414,7 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
         }
         if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)))
             return ENOMEM;
-        int d = memo_i_destroy_(m, s, rec, seen, epoch, cs);
+        int d = memo_i_destroy_(m, s, rec, seen, epoch, 0, MEMO_I_DESTROY, cs);
         if (d == 0)
             return 0; /* rec consumed */
         if (d == EALREADY) {
@@ -1910,20 +2444,23 @@ static MEMO_I_NOINLINE int memo_i_unpin_retired_(memo_t *m, uint32_t e)
     int64_t left = --r->count;
     MEMO_ASSERT(left >= 0); /* never more releases than leases */
     void *v = NULL;
+    uint32_t how = 0;
     if (left == 0) {
         *pp = r->next;
         v = r->value; /* under the lock: once we unlock, r is ours only at 0 */
+        how = r->how;
     }
     memo_i_runlock_(m);
     if (left == 0)
         MEMO_FREE(r); /* before the destructor, which may exit the thread */
     memo_i_recancel_(cs);
-    if (left == 0 && m->dtor) {
-        /* The last lease on a detached value: destroy it here, in the
-         * releasing thread, outside the lock and outside any busy period of
-         * the cell: it may overlap the cell's constructor or another
-         * deferred destructor (docs/DESIGN.md, 6a: a release never waits). */
-        m->dtor(m->arg, v);
+    if (left == 0) {
+        /* The last lease on a detached value: destroy (or forget) it here,
+         * in the releasing thread, outside the lock and outside any busy
+         * period of the cell: it may overlap the cell's constructor or
+         * another deferred destructor (docs/DESIGN.md, 6a: a release never
+         * waits). */
+        memo_i_dispose_(m, v, how);
     }
     return 0;
 }
@@ -1967,7 +2504,9 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
             memo_i_res_t r = memo_i_get_slow_(m, -1);
             if (r.err)
                 return r.err;
-            continue; /* the value is built; pin it as above */
+            if (!m->ttl_ms)
+                continue; /* the value is built; pin it as above */
+            v = r.v; /* a TTL cell's value (never in slot_), loaded after e0 */
         }
         /* relaxed: atomicity is all we need.  If the add still reads epoch
          * e0, v is e0's value (it was loaded after e0 was read, and a value
@@ -2030,6 +2569,186 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     st.last_error = (int)(uint32_t)f;
     st.last_ctor_ns = memo_i_atomic_load_relaxed(&w->last_ns_);
     return st;
+}
+
+/* >>memo:lifetimes -- TTL peeks, memo_shutdown, memo_forget_all, and the fork
+ * policies applied in a forked child. */
+
+static inline void *memo_i_ttl_peek_(memo_t *m)
+{
+    /* acquire / relaxed: as in memo_i_get_slow_ */
+    void *v = memo_i_atomic_load_acquire(&m->tval_);
+    if (!v)
+        return NULL;
+    uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
+    return now < exp || memo_i_servable_(m, now, exp) ? v : NULL;
+}
+
+/* Per-thread values (MEMOIZE_THREAD, >>memo:thread): a sweep's and a forked
+ * child's step on one of their entries (called with the lock held; they
+ * unlock). */
+static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how);
+static inline void memo_i_thread_fork_(void *node, uint64_t seq);
+
+/* The cell of a cell entry, if it still carries the entry's number; else
+ * the entry is stale (the cell's memory was freed, or reused, while it held
+ * a value: the value is leaked) and is removed.  Lock held. */
+static inline memo_t *memo_i_entry_cell_(const memo_i_entry_t *e)
+{
+    memo_t *m = (memo_t *)e->obj;
+    if (m->reg_seq_ == e->seq)
+        return m;
+    memo_i_unlist_locked_(e->seq);
+    return NULL;
+}
+
+/* memo_shutdown (destroy) and memo_forget_all (forget): every value listed
+ * when the sweep begins, newest first.  Each step picks, under the lock, the
+ * newest entry not yet visited (numbers only go down, so a value built
+ * meanwhile -- a higher number -- is left alone and no entry is visited
+ * twice), lets go of the lock and drops that cell's value as its owner
+ * (memo_i_drop_, which re-checks the number once it owns the cell). */
+static inline int memo_i_sweep_(uint32_t how)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    int cs = memo_i_nocancel_(), rc = 0;
+    memo_i_reg_lock_();
+    uint64_t limit = r->seq;
+    memo_i_reg_unlock_();
+    for (;;) {
+        memo_i_reg_lock_();
+        size_t i = memo_i_reg_find_(limit);
+        while (i > 0 && !r->v[i - 1].obj)
+            i--;
+        if (i == 0) {
+            memo_i_reg_unlock_();
+            break;
+        }
+        memo_i_entry_t e = r->v[i - 1];
+        limit = MEMO_I_SEQ_(e.seq) - 1;
+        int err = 0;
+        if (e.seq & MEMO_I_REG_THREAD) {
+            err = memo_i_thread_sweep_(e.obj, e.seq, how); /* unlocks */
+        } else {
+            memo_t *m = memo_i_entry_cell_(&e);
+            memo_i_reg_unlock_();
+            if (m)
+                err = memo_i_drop_(m, cs, e.seq, how);
+        }
+        if ((err == EDEADLK || err == ENOMEM) && !rc)
+            rc = err;
+    }
+    memo_i_recancel_(cs);
+    return rc;
+}
+
+static inline int memo_shutdown(void)
+{
+    return memo_i_sweep_(MEMO_I_DESTROY);
+}
+
+static inline int memo_forget_all(void)
+{
+    return memo_i_sweep_(MEMO_I_FORGET);
+}
+
+/* A forked child, alone in its process (the last fork child handler; the
+ * registry lock is new and free): every MEMO_FORK_RESET cell forgets its
+ * value.  The cell goes EMPTY -- or, if a thread of the parent was in the
+ * middle of it, stays BUSY for the take-over (which then finds no value) --
+ * the value leaves by a new epoch, and .forget runs now, or at the child's
+ * last release of a lease on it.  The cell is unlisted before any .forget
+ * runs, so a .forget that uses memo (even builds this cell again) meets a
+ * consistent registry. */
+static inline void memo_i_child_forget_(memo_t *m)
+{
+    /* relaxed (all): no other thread exists. */
+    uint32_t s = memo_i_atomic_load_relaxed(&m->state_);
+    if ((s & MEMO_I_PHASE) == MEMO_I_BUSY &&
+        memo_i_atomic_load_relaxed(&m->owner_) == memo_i_self_())
+        return; /* our own constructor or destructor forked: it goes on here */
+    void *v = memo_i_take_(m);
+    if (!v)
+        return;
+    if ((s & MEMO_I_PHASE) == MEMO_I_READY) {
+        uint64_t f = memo_i_atomic_load_relaxed(&m->fail_);
+        memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)f);
+        memo_i_atomic_store_relaxed(&m->state_, MEMO_I_NEXT(s, MEMO_I_EMPTY));
+    }
+    memo_i_rlock_(m); /* taken from a parent thread's hold if need be */
+    uint64_t l = memo_i_atomic_load_relaxed(&m->leases_);
+    uint32_t e = (uint32_t)(l >> 32), held = (uint32_t)l, next = e + 1u;
+    while (*memo_i_link_of_(m, next))
+        next++;
+    memo_i_retired_t *rec = NULL;
+    if (held && (rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)) != NULL) {
+        rec->value = v;
+        rec->epoch = e;
+        rec->count = held;
+        rec->how = MEMO_I_FORGET | (memo_i_pid_() << 8);
+        rec->next = m->retired_;
+        m->retired_ = rec;
+    }
+    memo_i_atomic_store_relaxed(&m->leases_, (uint64_t)next << 32);
+    memo_i_runlock_(m);
+    /* Leased and no memory for the record: the lease holders keep the value
+     * and nobody forgets it (a leak in the child, never a use after free). */
+    if (!held && m->forget)
+        m->forget(m->arg, v);
+}
+
+/* Per-thread values (MEMOIZE_THREAD, >>memo:thread) in a sweep and in a
+ * forked child. */
+static void memo_i_forked_child_(void)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    if (!r->forky)
+        return;
+    /* Oldest first; the lock is let go before any .forget runs (it may use
+     * memo), so each step finds its place again by number. */
+    uint64_t after = 0;
+    for (;;) {
+        memo_i_reg_lock_();
+        size_t i = memo_i_reg_find_(after);
+        while (i < r->n && !r->v[i].obj)
+            i++;
+        if (i == r->n) {
+            memo_i_reg_unlock_();
+            break;
+        }
+        memo_i_entry_t e = r->v[i];
+        after = MEMO_I_SEQ_(e.seq);
+        if (e.seq & MEMO_I_REG_THREAD) {
+            memo_i_thread_fork_(e.obj, e.seq); /* unlocks */
+            continue;
+        }
+        memo_t *m = memo_i_entry_cell_(&e);
+        if (!m || m->on_fork != MEMO_FORK_RESET) {
+            memo_i_reg_unlock_();
+            continue;
+        }
+        memo_i_unlist_locked_(e.seq);
+        m->reg_seq_ = 0;
+        memo_i_reg_unlock_();
+        memo_i_child_forget_(m);
+    }
+}
+
+/* >>memo:thread -- per-thread values (MEMOIZE_THREAD): not yet. */
+static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how)
+{
+    (void)node;
+    (void)seq;
+    (void)how;
+    memo_i_reg_unlock_();
+    return 0;
+}
+
+static inline void memo_i_thread_fork_(void *node, uint64_t seq)
+{
+    (void)node;
+    (void)seq;
+    memo_i_reg_unlock_();
 }
 
 /* >>memo:typed --- typed generators ---------------------------------------
@@ -2285,6 +3004,8 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
     } \
     storage memo_t name##_memo = MEMO_I_INIT_F_((is_ptr) ? 0u : MEMO_I_F_INPLACE, \
         name##_memo_ctor_, name##_memo_dtor_, NULL, __VA_ARGS__); \
+    /* the options again, as a constant the getter's test folds away */ \
+    static MEMO_I_UNUSED const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
     storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
     { \
         if (is_ptr) { \
@@ -2302,7 +3023,9 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
             return 0; \
         } else { \
             uintptr_t w_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
-            if (MEMO_I_LIKELY(out != NULL && memo_i_words_get_(&name##_memo, name##_memo_words_, \
+            /* a TTL cell's value is checked against the clock first */ \
+            if (MEMO_I_LIKELY(name##_memo_opts_.ttl_ms == 0 && out != NULL && \
+                              memo_i_words_get_(&name##_memo, name##_memo_words_, \
                                                                w_, (is_ptr) ? 1 : MEMO_I_NWORDS(T)))) { \
                 memo_i_words_copy_(out, w_, sizeof(T)); \
                 return 0; \
@@ -2357,11 +3080,13 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
     } \
     storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_INPLACE, name##_memo_ctor_, NULL, NULL, \
         __VA_ARGS__); \
+    static MEMO_I_UNUSED const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
     storage MEMO_I_UNUSED MEMO_I_UNQUAL(T) name(void) \
     { \
         uintptr_t w_[MEMO_I_NWORDS(T)]; \
         MEMO_I_UNQUAL(T) v_; \
-        if (MEMO_I_UNLIKELY(!memo_i_words_get_(&name##_memo, name##_memo_words_, w_, \
+        if (MEMO_I_UNLIKELY(name##_memo_opts_.ttl_ms != 0 || \
+                            !memo_i_words_get_(&name##_memo, name##_memo_words_, w_, \
                                                MEMO_I_NWORDS(T)))) \
             memo_i_value_slow_(&name##_memo, name##_memo_words_, w_, MEMO_I_NWORDS(T), #name); \
         memcpy(&v_, w_, sizeof v_); \

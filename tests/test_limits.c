@@ -94,7 +94,7 @@ static void test_invalidate_rechecks_seen_after_claiming(void **state)
     uint32_t s = atomic_load(&m.state_);
     memo_i_retired_t *rec = (memo_i_retired_t *)malloc(sizeof *rec);
     assert_non_null(rec);
-    assert_int_equal(memo_i_destroy_(&m, s, rec, old, MEMO_I_ANY_EPOCH, PTHREAD_CANCEL_DEFERRED), EALREADY);
+    assert_int_equal(memo_i_destroy_(&m, s, rec, old, MEMO_I_ANY_EPOCH, 0, MEMO_I_DESTROY, PTHREAD_CANCEL_DEFERRED), EALREADY);
     free(rec); /* not consumed */
     assert_int_equal(atomic_load(&f.dtors), 0);
     void *again = NULL;
