@@ -1,6 +1,6 @@
 /* memo.h -- thread-safe memoization and lazy initialization for C11 (and C++).
  *
- * Version 0.1.0.  One header, no dependencies beyond <stdatomic.h> and pthreads.
+ * Version 0.2.0.  One header, no dependencies beyond <stdatomic.h> and pthreads.
  * License: MIT (see the end of this file).
  *
  * CONTENTS  (each part starts with a tag: grep '>>memo:NAME')
@@ -209,9 +209,9 @@
 #define MEMO_H
 
 /** MEMO_VERSION: the version of this header as one number, major*10000 +
- *  minor*100 + patch (0.1.0 -> 100). */
-#define MEMO_VERSION 100
-#define MEMO_VERSION_STRING "0.1.0"
+ *  minor*100 + patch (0.2.0 -> 200). */
+#define MEMO_VERSION 200
+#define MEMO_VERSION_STRING "0.2.0"
 
 #include <errno.h>
 #include <stddef.h>
