@@ -201,7 +201,7 @@
  *                not _Atomic T, not qualified arrays, not at block scope; in
  *                C++ a trivially copyable T.  A NULL pointer value cannot be
  *                memoized (MEMO_ENOVALUE).
- *   size         memo_t is 120 bytes (104 on i386); in-place values add
+ *   size         memo_t is 168 bytes (144 on i386); in-place values add
  *                sizeof(T) rounded up to words, and twice sizeof(T) of stack
  *                in the thread that builds one.
  */
@@ -309,7 +309,7 @@ typedef uint64_t memo_i_u64a_ __attribute__((aligned(8)));
  *  internal (names ending in `_`).  Do not copy a cell that is in use.
  *
  *  Layout (x86-64): the value slot and the state word are the first 16 bytes,
- *  the line the fast path reads; the whole cell is 120 bytes (104 on i386). */
+ *  the line the fast path reads; the whole cell is 168 bytes (144 on i386), 8-aligned. */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
     MEMO_I_ALIGN8 _Atomic(void *) slot_ MEMO_I_ZERO; /* the value when READY (no TTL), else NULL */
@@ -759,6 +759,40 @@ static inline int memo_forget_all(void);
     extern memo_t name##_memo; \
     int name(MEMO_I_UNQUAL(T) *out)
 
+/** MEMOIZE_THREAD(storage, name, T, ctor, dtor, options...): one value per
+ *  thread -- for handles that are not thread-safe (libpq's PGconn, hiredis'
+ *  redisContext, sqlite3 opened without serialized mode).
+ *    name      `int name(U *out)`: the calling thread's value, built by
+ *              `int ctor(U *out)` on that thread's first call, in that thread;
+ *              a failure is returned and not cached, the next call of that
+ *              thread retries (retry_min_ms/retry_max_ms backoff, per
+ *              thread); EINVAL for out == NULL; EDEADLK from ctor itself.
+ *              Ready: a thread-local load, a test and a copy, no lock.
+ *    name_reset  `int name_reset(void)`: destroys the calling thread's value
+ *              (dtor) and its backoff; the next call builds again.
+ *    name_memo the options (retry_min_ms, retry_max_ms, forget, on_fork) and
+ *              the statistics of all threads together (memo_stats); not a
+ *              cell to get from (memo_get: EINVAL).  ttl_ms is not
+ *              supported here.
+ *  Lifetimes: a thread's value is destroyed (dtor, in that thread) when the
+ *  thread exits -- pthread_exit, return from its start routine, cancel; not
+ *  the main thread's at exit(), which memo_shutdown() covers -- and by
+ *  memo_shutdown() for threads still alive, in the calling thread (call it
+ *  when those threads no longer use their values); memo_forget_all() and a
+ *  forked child forget values instead (.forget(arg, pointer to a copy of the
+ *  T)): in a child, every other thread's value (those threads do not exist
+ *  there), and the forking thread's own if on_fork = MEMO_FORK_RESET.
+ *  T as in MEMOIZE; storage as in MEMOIZE (MEMO_DECLARE_THREAD for a shared
+ *  header).  At file scope only. */
+#define MEMOIZE_THREAD(storage, name, ...) MEMO_I_MEMOIZE_THREAD_(storage, name, __VA_ARGS__, )
+
+/** MEMO_DECLARE_THREAD(name, T): the prototypes of an external MEMOIZE_THREAD:
+ *  `int name(U *out); int name_reset(void); extern memo_t name_memo;`. */
+#define MEMO_DECLARE_THREAD(name, T) \
+    extern memo_t name##_memo; \
+    int name##_reset(void); \
+    int name(MEMO_I_UNQUAL(T) *out)
+
 /** MEMOIZE_VALUE(storage, name, T, fn, options...): an infallible memoized
  *  value: `U name(void)` returns what `U fn(void)` returned on its first call
  *  (U: T without top-level qualifiers; T: a scalar, pointer, struct or
@@ -972,13 +1006,13 @@ static inline void memo_i_recancel_(int type)
 #define MEMO_I_NEXT(s, phase) ((((s) & ~7u) + MEMO_I_GEN_ONE) | (phase))
 
 /* flags_: the generators' static flags (bits 0-7, written by the initializer
- * only) and the pid of the latest claimer (bits 8-31).  The pid lives in a
- * word that every header version has (instead of a new member) so that the
- * layout of memo_t does not change: units built from older 0.1 headers share
- * cells with this one (an older claimer records no pid; see
- * memo_i_owner_elsewhere_). */
+ * only) and the pid of the latest claimer (bits 8-31).  (The pid went into
+ * this word, not a new member, in 0.1, whose units then shared cells with
+ * older 0.1 units; a claimer that records no pid is still treated as alive,
+ * see memo_i_owner_elsewhere_.  0.2 units do not share cells with 0.1 ones.) */
 #define MEMO_I_F_STATIC 0xffu
 #define MEMO_I_F_INPLACE 1u               /* the value lives in static storage */
+#define MEMO_I_F_THREAD 2u                /* MEMOIZE_THREAD: options and stats only */
 
 static inline uint32_t memo_i_flags_(const memo_t *m)
 {
@@ -1097,8 +1131,8 @@ static inline memo_i_retired_t **memo_i_link_of_(memo_t *m, uint32_t e)
  * Two ways to sleep on the state word: the Linux futex (default on Linux) and
  * a table of mutex/condvar pairs (MEMO_NO_FUTEX, default elsewhere).  Units of
  * one program may be built either way and share a cell (a library built with
- * MEMO_NO_FUTEX, another without, or from an older 0.1 header whose parkers
- * wait without limit), so every waker that saw WAITERS wakes both: the futex
+ * MEMO_NO_FUTEX, another without; and a 0.1 unit, whose parkers wait without
+ * limit, shares the park table with its own cells), so every waker that saw WAITERS wakes both: the futex
  * on Linux, and the table's bucket.  The table is a weak symbol with default
  * visibility, one per program even across shared libraries built with
  * -fvisibility=hidden.  Where they are split all the same (dlopen with
@@ -1158,13 +1192,16 @@ typedef struct memo_i_registry {
     uint64_t seq;        /* the last registration number given */
     int forky;           /* a MEMO_FORK_RESET cell or a per-thread value was
                             ever listed: a forked child has work */
+    pthread_once_t tonce; /* creates tkey, once per program */
+    pthread_key_t tkey;  /* per thread: its per-thread values (MEMOIZE_THREAD),
+                            destroyed at thread exit */
 } memo_i_registry_t;
 
 #ifdef MEMO_I_SHARED
-MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
+MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0 };
 MEMO_I_SHARED MEMO_I_TLS int memo_i_fork_depth_v2_;
 #else
-static memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0 };
+static memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0 };
 static MEMO_I_TLS int memo_i_fork_depth_v2_;
 #endif
 
@@ -1201,11 +1238,11 @@ static void memo_i_atfork_child_(void)
     }
 #endif
     /* The last unit's child handler: the registry lock, which this thread
-     * took in the first prepare handler, is ours; make it new (a copied
-     * mutex is not reliably unlockable everywhere) and apply the fork
-     * policies. */
+     * took in the first prepare handler, is given back (the pthread_atfork
+     * idiom: no other thread can have held it at the fork), then the fork
+     * policies are applied. */
     if (--memo_i_fork_depth_v2_ == 0) {
-        pthread_mutex_init(&memo_i_registry_v2_.mu, NULL);
+        pthread_mutex_unlock(&memo_i_registry_v2_.mu);
         memo_i_forked_child_();
     }
 }
@@ -2734,21 +2771,221 @@ static void memo_i_forked_child_(void)
     }
 }
 
-/* >>memo:thread -- per-thread values (MEMOIZE_THREAD): not yet. */
-static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how)
+/* The typed generators' out-of-line slow paths.  Plain inline where
+ * MEMO_I_NOINLINE is empty (not GNU): no unused-function warning in a file
+ * without in-place values. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MEMO_I_TYPED_COLD_ MEMO_I_NOINLINE
+#else
+#define MEMO_I_TYPED_COLD_ inline
+#endif
+
+/* >>memo:thread -- per-thread values (MEMOIZE_THREAD).
+ *
+ * Each thread has, per MEMOIZE_THREAD, a thread-local {node, value}; only
+ * that thread builds or replaces its value, so the getter's fast path is a
+ * relaxed thread-local load of `ready` and a copy.  A value is listed in the
+ * registry while `ready`.  Three others may take it out: the thread itself
+ * (name_reset, thread exit), a sweep (memo_shutdown, memo_forget_all: from
+ * any thread) and a forked child's handler.  They serialize on the registry
+ * lock: whoever unlists the node disposes of the value.  A sweep disposes of
+ * it outside the lock with `busy` set, and the owning thread waits for
+ * `busy` to clear before it builds again or exits (its value's storage is
+ * its thread-local storage). */
+typedef struct memo_i_tnode {
+    uint64_t seq;                  /* registry number while listed; lock */
+    void (*drop)(struct memo_i_tnode *, uint32_t how); /* dispose of the value */
+    memo_t *cell;                  /* options and statistics */
+    uint64_t tid;                  /* the owning thread */
+    struct memo_i_tnode *tnext;    /* the thread's other nodes (thread exit) */
+    _Atomic(uint32_t) ready;       /* 1: the value is there (fast path) */
+    _Atomic(uint32_t) busy;        /* 1: a sweep is disposing of the value */
+    uint32_t building;             /* 1: this thread runs the constructor */
+    uint32_t chained;              /* 1: in the thread's list (tkey) */
+    uint32_t nfail;                /* consecutive failures, this thread */
+    int last_err;                  /* the last failure's error */
+    uint64_t retry_at;             /* MEMO_NOW_NS() before which calls fail fast */
+} memo_i_tnode_t;
+
+static inline int memo_i_treset_(memo_i_tnode_t *n);
+
+/* Thread exit (the key's destructor, in the exiting thread): its values,
+ * newest node first.  A destructor that builds a value again re-arms the
+ * key; POSIX then runs this again (PTHREAD_DESTRUCTOR_ITERATIONS). */
+static void memo_i_thread_exit_(void *head)
 {
-    (void)node;
-    (void)seq;
-    (void)how;
+    for (memo_i_tnode_t *n = (memo_i_tnode_t *)head, *next; n; n = next) {
+        next = n->tnext;
+        n->tnext = NULL;
+        n->chained = 0;
+        memo_i_treset_(n);
+    }
+}
+
+static void memo_i_tkey_create_(void)
+{
+    pthread_key_create(&memo_i_registry_v2_.tkey, memo_i_thread_exit_);
+}
+
+/* Waits while a sweep disposes of n's value (a few ns to a destructor's
+ * length: a yield loop). */
+static inline void memo_i_tquiet_(memo_i_tnode_t *n)
+{
+    /* acquire: the sweep's disposal (its reads of our value) happens-before
+     * we write the value again or our storage goes away. */
+    while (memo_i_atomic_load_acquire(&n->busy))
+        sched_yield();
+}
+
+static inline void memo_i_tbuilt_(void *p)
+{
+    ((memo_i_tnode_t *)p)->building = 0;
+}
+
+/* Runs the typed constructor trampoline; the cleanup handler clears
+ * `building` if the thread is cancelled or exits in it. */
+static MEMO_I_TYPED_COLD_ int memo_i_trun_(memo_i_tnode_t *n, int (*build)(memo_i_tnode_t *), int cs)
+{
+    int err;
+    n->building = 1;
+    pthread_cleanup_push(memo_i_tbuilt_, n);
+    memo_i_recancel_(cs);
+    err = build(n);
+    memo_i_nocancel_();
+    pthread_cleanup_pop(0);
+    n->building = 0;
+    return err;
+}
+
+/* The per-thread getter's slow path: build this thread's value. */
+static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*build)(memo_i_tnode_t *),
+                                           void (*drop)(memo_i_tnode_t *, uint32_t))
+{
+    int cs = memo_i_nocancel_(), err;
+    uint64_t t0, t1;
+    /* acquire: pairs with a sweep's release of `ready` = 0 after busy = 1 */
+    if (memo_i_atomic_load_acquire(&n->ready)) {
+        err = 0;
+        goto out;
+    }
+    memo_i_tquiet_(n);
+    if (n->building) {
+        err = EDEADLK; /* from its own constructor */
+        goto out;
+    }
+    if (n->nfail && m->retry_min_ms && MEMO_NOW_NS() < n->retry_at) {
+        err = n->last_err; /* within this thread's backoff window */
+        goto out;
+    }
+    if (!n->chained) {
+        memo_i_registry_t *r = &memo_i_registry_v2_;
+        pthread_once(&r->tonce, memo_i_tkey_create_);
+        n->cell = m;
+        n->drop = drop;
+        n->tid = memo_i_self_();
+        n->tnext = (memo_i_tnode_t *)pthread_getspecific(r->tkey);
+        pthread_setspecific(r->tkey, n);
+        n->chained = 1;
+    }
+    memo_i_count_(&m->attempts_);
+    t0 = MEMO_NOW_NS();
+    err = memo_i_trun_(n, build, cs);
+    t1 = MEMO_NOW_NS();
+    if (err == 0) {
+        n->nfail = 0;
+        /* relaxed (stats): no ordering promised */
+        memo_i_atomic_store_relaxed(&m->last_ns_, t1 - t0);
+        memo_i_count_(&m->successes_);
+        memo_i_reg_lock_();
+        n->seq = memo_i_list_locked_(n, MEMO_I_REG_THREAD);
+        memo_i_registry_v2_.forky = 1;
+        /* release: the value written by build happens-before a sweep's (or
+         * a forked child's) disposal that acquires it; our own fast path
+         * needs no order (same thread). */
+        memo_i_atomic_store_release(&n->ready, 1);
+        memo_i_reg_unlock_();
+        goto out;
+    }
+    n->last_err = err;
+    n->nfail++;
+    if (m->retry_min_ms) {
+        uint64_t win = m->retry_min_ms;
+        uint64_t max = m->retry_max_ms > m->retry_min_ms ? m->retry_max_ms : m->retry_min_ms;
+        for (uint32_t i = 1; i < n->nfail && win < max; i++)
+            win *= 2;
+        n->retry_at = t1 + (win > max ? max : win) * 1000000u;
+    }
+    /* relaxed (stats) */
+    memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)err);
+    memo_i_atomic_store_relaxed(&m->nfail_row_, n->nfail);
+    memo_i_count_(&m->failures_);
+out:
+    memo_i_recancel_(cs);
+    return err;
+}
+
+/* name_reset() and thread exit: the calling thread's value goes (dtor), and
+ * its backoff with it. */
+static inline int memo_i_treset_(memo_i_tnode_t *n)
+{
+    if (n->building)
+        return EDEADLK;
+    int cs = memo_i_nocancel_();
+    n->nfail = 0;
+    n->retry_at = 0;
+    memo_i_reg_lock_();
+    if (n->seq) {
+        memo_i_unlist_locked_(n->seq);
+        n->seq = 0;
+        memo_i_atomic_store_relaxed(&n->ready, 0); /* relaxed: our own thread's flag */
+        memo_i_reg_unlock_();
+        memo_i_recancel_(cs); /* the destructor runs in the caller's state */
+        n->drop(n, MEMO_I_DESTROY);
+        return 0;
+    }
     memo_i_reg_unlock_();
+    memo_i_tquiet_(n); /* a sweep has it: done when it is */
+    memo_i_recancel_(cs);
     return 0;
 }
 
+/* A sweep's step on a per-thread value (lock held; unlocks): unlist it, mark
+ * it busy, and dispose of it outside the lock, in the sweeping thread. */
+static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how)
+{
+    memo_i_tnode_t *n = (memo_i_tnode_t *)node;
+    memo_i_unlist_locked_(seq);
+    n->seq = 0;
+    /* relaxed: ordered before `ready` = 0 by the release below */
+    memo_i_atomic_store_relaxed(&n->busy, 1);
+    /* release: a thread that sees `ready` = 0 (acquire) sees busy = 1 */
+    memo_i_atomic_store_release(&n->ready, 0);
+    memo_i_reg_unlock_();
+    n->drop(n, how);
+    /* release: our disposal happens-before the owner's next write */
+    memo_i_atomic_store_release(&n->busy, 0);
+    return 0;
+}
+
+/* A forked child's step on a per-thread value (lock held; unlocks).  Our own
+ * values (this thread forked) follow the cell's on_fork; every other
+ * thread's value belongs to a thread that does not exist here: forgotten
+ * (their thread-local storage is still mapped in the child until a new
+ * thread reuses it; no new thread exists yet). */
 static inline void memo_i_thread_fork_(void *node, uint64_t seq)
 {
-    (void)node;
-    (void)seq;
+    memo_i_tnode_t *n = (memo_i_tnode_t *)node;
+    if (n->tid == memo_i_self_() && n->cell->on_fork != MEMO_FORK_RESET) {
+        memo_i_reg_unlock_();
+        return;
+    }
+    memo_i_unlist_locked_(seq);
+    n->seq = 0;
+    /* relaxed: no other thread exists */
+    memo_i_atomic_store_relaxed(&n->ready, 0);
+    memo_i_atomic_store_relaxed(&n->busy, 0);
     memo_i_reg_unlock_();
+    n->drop(n, MEMO_I_FORGET);
 }
 
 /* >>memo:typed --- typed generators ---------------------------------------
@@ -2925,14 +3162,6 @@ static MEMO_I_INLINE int memo_i_words_get_(memo_t *m, _Atomic(uintptr_t) *buf, u
     return memo_i_atomic_load_relaxed(&m->state_) == s1;
 }
 
-/* The typed generators' out-of-line slow paths.  Plain inline where
- * MEMO_I_NOINLINE is empty (not GNU): no unused-function warning in a file
- * without in-place values. */
-#if defined(__GNUC__) || defined(__clang__)
-#define MEMO_I_TYPED_COLD_ MEMO_I_NOINLINE
-#else
-#define MEMO_I_TYPED_COLD_ inline
-#endif
 
 /* The in-place getter's slow path: until a validated copy of a value is in
  * dst, get the cell (wait for or run the construction; a reset may undo it
@@ -3091,6 +3320,55 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
             memo_i_value_slow_(&name##_memo, name##_memo_words_, w_, MEMO_I_NWORDS(T), #name); \
         memcpy(&v_, w_, sizeof v_); \
         return v_; \
+    } \
+    typedef int name##_memo_semicolon_
+
+#define MEMO_I_MEMOIZE_THREAD_(storage, name, T, ctor, dtor, ...) \
+    typedef struct name##_memo_tls_s { \
+        memo_i_tnode_t node; \
+        MEMO_I_UNQUAL(T) value; \
+    } name##_memo_tls_t; \
+    static MEMO_I_TLS name##_memo_tls_t name##_memo_tls_; \
+    static MEMO_I_UNUSED int name##_memo_tbuild_(memo_i_tnode_t *n_) \
+    { \
+        /* a wrong type fails to compile here; qualifiers of T are dropped */ \
+        int (*typed_)(MEMO_I_UNQUAL(T) *) = ctor; \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
+        int err_ = typed_(&v_); \
+        if (!err_) \
+            memcpy(&((name##_memo_tls_t *)(void *)n_)->value, &v_, sizeof v_); \
+        return err_; \
+    } \
+    static MEMO_I_UNUSED void name##_memo_tdrop_(memo_i_tnode_t *n_, uint32_t how_) \
+    { \
+        void (*typed_)(T) = dtor; /* a wrong type fails to compile here */ \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
+        memcpy(&v_, &((name##_memo_tls_t *)(void *)n_)->value, sizeof v_); \
+        if (how_ == MEMO_I_FORGET) { \
+            if (n_->cell->forget) \
+                n_->cell->forget(n_->cell->arg, (void *)&v_); \
+        } else if (typed_) { \
+            typed_(v_); \
+        } \
+    } \
+    storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_THREAD, NULL, NULL, NULL, __VA_ARGS__); \
+    storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
+    { \
+        if (MEMO_I_LIKELY(out != NULL && memo_i_atomic_load_relaxed(&name##_memo_tls_.node.ready))) { \
+            memcpy(out, &name##_memo_tls_.value, sizeof *out); \
+            return 0; \
+        } \
+        if (!out) \
+            return EINVAL; \
+        int err_ = memo_i_tget_(&name##_memo, &name##_memo_tls_.node, name##_memo_tbuild_, \
+                                name##_memo_tdrop_); \
+        if (!err_) \
+            memcpy(out, &name##_memo_tls_.value, sizeof *out); \
+        return err_; \
+    } \
+    storage MEMO_I_UNUSED int name##_reset(void) \
+    { \
+        return memo_i_treset_(&name##_memo_tls_.node); \
     } \
     typedef int name##_memo_semicolon_
 

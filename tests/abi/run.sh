@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# run.sh -- two header versions in one program sharing one cell: old_unit.c
-# built with the 0.1 header from before the defects fixes (a copy kept here),
-# new_unit.c with include/memo.h; futex and MEMO_NO_FUTEX, gcc and clang.
-# Ends with "abi: N passed, N failed".  MEMO_INCLUDE=dir: new_unit.c is built
-# with dir/memo.h instead of include/memo.h.
+# run.sh -- two header versions coexisting in one program, each on its own
+# cells: old_unit.c built with the 0.1 header from before the defects fixes (a
+# copy kept here) owns one cell, new_unit.c built with include/memo.h (0.2)
+# owns another.  0.1 and 0.2 do not share cells (memo_t's layout past state_
+# changed between the minor versions); they do share the program-wide weak
+# v1 tables (the 0.1 copy has only the MEMO_NO_FUTEX park table
+# memo_i_park_v1_), and 0.2's registry and memo_shutdown() must leave the 0.1
+# cell alone.  abi_main.c has the cases.  Futex and MEMO_NO_FUTEX, gcc and
+# clang.  Ends with "abi: N passed, N failed".  MEMO_INCLUDE=dir: new_unit.c
+# is built with dir/memo.h instead of include/memo.h.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 . mk/flags.sh
