@@ -11,21 +11,25 @@
  *     >>memo:types      memo_t, MEMO_INIT, memo_stats_t, MEMO_ENOVALUE
  *     >>memo:api        memo_get, memo_get_timed, memo_peek, memo_reset,
  *                       memo_invalidate, memo_stats, leases (memo_acquire,
- *                       memo_invalidate_lease, memo_release); it opens with
+ *                       memo_invalidate_lease, memo_release), memo_shutdown,
+ *                       memo_forget_all; it opens with
  *       >>memo:overrides  MEMO_MALLOC/MEMO_FREE, MEMO_ASSERT
  *       >>memo:atomics    the atomic wrappers every operation goes through
  *     >>memo:typed-api  MEMOIZE, MEMOIZE_PTR, MEMOIZE_INPLACE, MEMO_DECLARE,
- *                       MEMOIZE_VALUE
+ *                       MEMOIZE_THREAD, MEMO_DECLARE_THREAD, MEMOIZE_VALUE
  *   The internals, in the order of a value's life
  *     >>memo:platform   clocks, threads, processes, cancellation
  *     >>memo:state      the state word, the other words, the retired list
- *     >>memo:wait       sleeping and waking, fork of the shared tables, cycles
+ *     >>memo:wait       sleeping and waking, fork of the shared tables, the
+ *                       registry of values, cycles
  *     >>memo:claim      becoming the owner; EDEADLK; fork take-over
  *     >>memo:construct  the constructor, publication, end of busy, wake
- *     >>memo:get        the slow path
+ *     >>memo:get        the slow path; TTL expiry and refresh
  *     >>memo:destroy    detach, reset, invalidate
  *     >>memo:leases     acquire, release, deferred destruction
  *     >>memo:stats      the counters
+ *     >>memo:lifetimes  memo_shutdown, memo_forget_all, fork policies
+ *     >>memo:thread     per-thread values (MEMOIZE_THREAD)
  *     >>memo:typed      the generators' trampolines and in-place values
  *   docs/DESIGN.md holds the state machine, the memory-ordering argument and
  *   the proofs; docs/API.md the reference tables.
@@ -148,7 +152,27 @@
  *   over on first use in the child (READY if its value was still there, else
  *   EMPTY: the child builds its own); the parent is never affected.  A
  *   constructor that itself forks goes on in the child and finishes there.
- *   Values, leases and their destructors are the child's copies.
+ *   Values, leases and their destructors are the child's copies.  A cell
+ *   with on_fork = MEMO_FORK_RESET forgets its value in the child, in the
+ *   fork's child handler (before fork() returns there): its .forget runs
+ *   then (or at the child's last release of a lease held across the fork),
+ *   never its dtor, and the child builds its own value on first get.  Every
+ *   other thread's MEMOIZE_THREAD values are forgotten in the child too.
+ *   .forget runs in a process that has one thread: keep it to closing fds
+ *   and freeing memory.
+ * - Lifetimes.  memo_shutdown() destroys, and memo_forget_all() forgets,
+ *   every value of the program newest first (one registry for all units and
+ *   shared libraries built from this header version); each cell as by
+ *   memo_reset.  A cell that holds a value is listed there by address: reset
+ *   a cell before its memory is freed (a cell freed while it holds a value
+ *   leaks that value; the registry recognises the stale entry by number, but
+ *   reads the cell's old memory to do so, which must still be mapped).
+ * - TTL cells (ttl_ms) keep their value out of the fast-path slot: every get
+ *   reads MEMO_TTL_NOW_NS() (a few ns) in an out-of-line call.  Under
+ *   MEMO_REFRESH_STALE a get may return the stale value while another thread
+ *   rebuilds; once the new value is published the rebuilder destroys the old
+ *   one unless it is leased: a caller that uses the value beyond its get
+ *   while refreshes happen should hold a lease (memo_acquire), as for reset.
  *
  * ==========================================================================
  * ERRORS
@@ -159,9 +183,13 @@
  *   EDEADLK      the calling thread is itself constructing (or destroying)
  *                this cell's value: a constructor asked for its own cell;
  *                or waiting would close a cycle of constructors waiting on
- *                each other across threads
+ *                each other across threads; memo_shutdown/memo_forget_all
+ *                from a constructor: that cell was skipped
  *   ENOMEM       memo_reset/memo_invalidate[_lease]: the small record that
- *                a leased value needs could not be allocated (nothing done)
+ *                a leased value needs could not be allocated (nothing done);
+ *                a get that must rebuild a stale TTL value (BLOCK) could not
+ *                allocate it (the stale value stays); memo_shutdown /
+ *                memo_forget_all: one value kept for that reason
  *   ENOTSUP      memo_acquire of a cell whose value lives in place
  *   ETIMEDOUT    memo_get_timed waited its full timeout (the attempt goes on)
  *   EAGAIN       memo_peek: no value yet
@@ -189,6 +217,13 @@
  *   pids         24 bits in a cell (Linux pids are below 2^22).  A pid reused
  *                by a descendant of a process that died while owning a cell
  *                is not told apart (theoretical).
+ *   registry     a 63-bit registration number per value listed (a wrap
+ *                would take 2^63 constructions); the table grows by
+ *                doubling; if it cannot grow (out of memory) the value is
+ *                not listed and memo_shutdown does not see it.
+ *   TTL          ttl_ms and max_stale_ms are 32-bit ms (49 days); expiry is
+ *                MEMO_TTL_NOW_NS() + ttl_ms in 64-bit ns (no wrap before
+ *                year 2554 of uptime).
  *   cycles       detected across at most 16 cells and 128 sleeping threads;
  *                beyond that, no detection (never a false EDEADLK).
  *   longjmp      out of a constructor or destructor: undetectable, leaves
