@@ -29,16 +29,34 @@
  *     $MEMO_LAMBDA_EVENT_READ_MS (default 5000) of the answer's first byte.  The
  *     wait for that first byte -- the long poll -- has no limit.  When the
  *     answer carried a valid id, the invocation gets an error POST at once
- *     instead of waiting for its timeout. */
+ *     instead of waiting for its timeout.
+ *
+ * Shutdown (README.md, "Shutdown"): Lambda sends SIGTERM when it shuts the
+ * execution environment down, then SIGKILL once the grace period is over.
+ * SIGTERM is blocked in every thread from the first line of main and read
+ * from a signalfd, which the loop looks at only where no invocation is in
+ * flight: while it waits for the first byte of the next event (the long poll
+ * is abandoned), during the pause after a failed GET, and before each GET.
+ * Then memo_shutdown() destroys every memoized value (the database connection:
+ * PQfinish sends Terminate; the libcurl handle), one line is logged, and the
+ * runtime exits 0.  An invocation in flight -- from the first byte of its
+ * event to the answer's POST -- is finished first. */
 #define _POSIX_C_SOURCE 200809L
 #include "memo.h"
 #include "handler.h"
 
 #include <curl/curl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#if LIBCURL_VERSION_NUM < 0x074200
+#error "libcurl >= 7.66 needed (curl_multi_poll with extra file descriptors)"
+#endif
 
 #define MAX_EVENT_BYTES 6291456          /* Lambda's limit on an invocation payload: 6 MiB */
 #define MAX_HEADER_BYTES 65536           /* all the header lines of one answer */
@@ -52,6 +70,7 @@
 
 typedef struct api {
     CURL *curl;
+    CURLM *multi;   /* runs every exchange, so that a long poll can be abandoned */
     char base[256]; /* http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime */
 } api_t;
 
@@ -72,17 +91,73 @@ static int open_api(api_t **out)
         free(a);
         return ENOMEM;
     }
+    if ((a->multi = curl_multi_init()) == NULL) {
+        curl_easy_cleanup(a->curl);
+        free(a);
+        return ENOMEM;
+    }
     *out = a;
     return 0;
 }
 
 static void close_api(api_t *a)
 {
+    curl_multi_cleanup(a->multi); /* its connection cache: the keep-alive connection */
     curl_easy_cleanup(a->curl);
     free(a);
 }
 
 MEMOIZE(static, get_api, api_t *, open_api, close_api, .retry_min_ms = 100, .retry_max_ms = 2000);
+
+/* --- SIGTERM --------------------------------------------------------------- */
+
+/* A signalfd for SIGTERM (blocked in every thread), or -1: then SIGTERM keeps
+ * its default action and kills the runtime at once. */
+static int stop_fd = -1;
+
+/* First thing in main, before libcurl or libpq can start a thread (threads
+ * inherit the mask): SIGTERM is blocked, so it is never delivered to a
+ * handler nor kills the process; it stays pending and makes stop_fd readable. */
+static void catch_sigterm(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    int err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (err != 0) {
+        fprintf(stderr, "memo-lambda: cannot block SIGTERM (%s): no clean shutdown\n", strerror(err));
+        return;
+    }
+    stop_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (stop_fd < 0) {
+        fprintf(stderr, "memo-lambda: signalfd: %s: no clean shutdown\n", strerror(errno));
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    }
+}
+
+static long ms_since(const struct timespec *t0);
+static void pause_ms(long ms);
+
+/* Waits up to ms for SIGTERM; 1 as soon as it is pending, else 0 after ms.
+ * ms == 0: just looks. */
+static int sigterm_within(long ms)
+{
+    if (stop_fd < 0) {
+        pause_ms(ms);
+        return 0;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        long left = ms - ms_since(&t0);
+        struct pollfd p = { .fd = stop_fd, .events = POLLIN };
+        int n = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (n > 0)
+            return 1;
+        if (n == 0 || errno != EINTR)
+            return 0;
+    }
+}
 
 /* --- one HTTP exchange ----------------------------------------------------- */
 
@@ -287,11 +362,57 @@ static const char *cut_text(const reply_t *r, char *buf, size_t buflen)
     return curl_easy_strerror(r->rc);
 }
 
+#define API_STOPPED 1 /* api_call: abandoned for SIGTERM before any answer began */
+
+/* Runs the exchange prepared on a->curl through a->multi and sets rep->rc.
+ * With watch_stop, stop_fd is watched too, as long as no answer has begun: a
+ * SIGTERM then abandons the exchange (returns API_STOPPED; removing the
+ * handle closes its connection).  Once the first byte of an answer is in, the
+ * event is an invocation and is received to its end. */
+static int run_exchange(api_t *a, reply_t *rep, int watch_stop)
+{
+    CURLM *m = a->multi;
+    CURL *h = a->curl;
+    CURLMcode mc = curl_multi_add_handle(m, h);
+    int running = 1, stopped = 0;
+    while (mc == CURLM_OK) {
+        mc = curl_multi_perform(m, &running);
+        if (mc != CURLM_OK || !running)
+            break;
+        int watch = watch_stop && stop_fd >= 0 && !rep->answered;
+        struct curl_waitfd w = { .fd = stop_fd, .events = CURL_WAIT_POLLIN, .revents = 0 };
+        mc = curl_multi_poll(m, watch ? &w : NULL, watch ? 1u : 0u, 1000, NULL);
+        if (mc == CURLM_OK && watch && (w.revents & CURL_WAIT_POLLIN)) {
+            /* Take in what has arrived already: an answer that has begun is
+             * an invocation, which is finished first. */
+            mc = curl_multi_perform(m, &running);
+            if (mc == CURLM_OK && running && !rep->answered) {
+                stopped = 1;
+                break;
+            }
+        }
+    }
+    rep->rc = CURLE_ABORTED_BY_CALLBACK;
+    if (mc != CURLM_OK) {
+        fprintf(stderr, "memo-lambda: libcurl multi: %s\n", curl_multi_strerror(mc));
+        rep->rc = CURLE_FAILED_INIT;
+    } else if (!stopped) {
+        CURLMsg *msg;
+        int queued;
+        while ((msg = curl_multi_info_read(m, &queued)) != NULL)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+                rep->rc = msg->data.result;
+    }
+    curl_multi_remove_handle(m, h);
+    return stopped ? API_STOPPED : 0;
+}
+
 /* api_call: GET (body NULL) or POST `body` to base + path.  Returns 0 on a 2xx
- * answer received whole; otherwise prints why on stderr and returns -1 (rep
- * says how far it got). */
+ * answer received whole; API_STOPPED if watch_stop and SIGTERM came before
+ * any answer began; otherwise prints why on stderr and returns -1 (rep says
+ * how far it got). */
 static int api_call(const char *path, const char *body, const char *error_type, reply_t *rep,
-                    long timeout_ms)
+                    long timeout_ms, int watch_stop)
 {
     api_t *a;
     int err = get_api(&a);
@@ -308,7 +429,7 @@ static int api_call(const char *path, const char *body, const char *error_type, 
     struct curl_slist *hdrs = NULL;
 
     CURL *h = a->curl;
-    curl_easy_reset(h); /* options only: the connection cache survives */
+    curl_easy_reset(h); /* options only: the connection cache (the multi's) survives */
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* no dot-segment removal: the path as built */
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -337,9 +458,11 @@ static int api_call(const char *path, const char *body, const char *error_type, 
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     }
-    rep->rc = curl_easy_perform(h);
+    int stopped = run_exchange(a, rep, watch_stop);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
     curl_slist_free_all(hdrs);
+    if (stopped)
+        return API_STOPPED;
     const char *method = body ? "POST" : "GET";
     if (rep->rc != CURLE_OK) {
         char buf[128];
@@ -356,6 +479,8 @@ static int api_call(const char *path, const char *body, const char *error_type, 
 
 static void pause_ms(long ms)
 {
+    if (ms <= 0)
+        return;
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
@@ -372,7 +497,7 @@ static int post(const char *path, const char *body, const char *error_type)
 {
     for (int attempt = 1;; attempt++) {
         reply_t rep = { 0 };
-        int err = api_call(path, body, error_type, &rep, 10000);
+        int err = api_call(path, body, error_type, &rep, 10000, 0); /* not abandoned for SIGTERM */
         free(rep.body);
         if (err == 0)
             return 0;
@@ -419,8 +544,34 @@ static void report_unread_event(const reply_t *next)
     free(body);
 }
 
+/* SIGTERM, and no invocation in flight: destroy every memoized value and exit.
+ *
+ * Called only from the loop below, between invocations -- never from a
+ * signal handler: memo_shutdown() takes locks and runs destructors (PQfinish
+ * frees memory and writes to a socket), none of it async-signal-safe; a
+ * handler that ran it while the interrupted code held memo's registry lock or
+ * was inside malloc would deadlock or corrupt the heap.  Nor from a watcher
+ * thread: it would run while the handler uses the connection, and exit while
+ * the answer is not yet posted.  The runtime is one thread doing one thing at
+ * a time, so here no get, lease or destructor of any cell can be running:
+ * nothing to race with. */
+static int shut_down(void)
+{
+    struct signalfd_siginfo si;
+    long sender = -1;
+    if (read(stop_fd, &si, sizeof si) == (ssize_t)sizeof si)
+        sender = (long)si.ssi_pid;
+    int rc = memo_shutdown(); /* newest first: the Runtime API client, then the database */
+    fprintf(stderr, "memo-lambda[%ld]: SIGTERM (from pid %ld) with no invocation in flight: "
+                    "memo_shutdown() returned %d (%s); exiting 0\n", (long)getpid(), sender, rc,
+            rc == 0 ? "every memoized value destroyed" : strerror(rc));
+    curl_global_cleanup();
+    return 0;
+}
+
 int main(void)
 {
+    catch_sigterm(); /* before any thread exists */
     signal(SIGPIPE, SIG_IGN); /* a closed socket is an error return, not a death */
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (api == NULL || *api == '\0') {
@@ -444,16 +595,27 @@ int main(void)
     fprintf(stderr, "memo-lambda[%ld]: ready\n", (long)getpid());
 
     for (unsigned failures = 0, refused = 0;;) {
+        /* Between invocations: the last answer is posted, the next event not
+         * asked for.  A SIGTERM that came during the invocation (or INIT)
+         * is found here. */
+        if (sigterm_within(0))
+            return shut_down();
         reply_t next = { .read_ms = read_ms };
-        int err = api_call("/invocation/next", NULL, NULL, &next, 0);
+        /* The long poll: abandoned for SIGTERM until an answer begins. */
+        int err = api_call("/invocation/next", NULL, NULL, &next, 0, 1);
+        if (err == API_STOPPED) {
+            free(next.body);
+            return shut_down();
+        }
         if (!next.answered || next.status / 100 != 2) {
             /* No event: the API is down, restarting or failing.  Wait a bit. */
             free(next.body);
             if (++failures >= MAX_NEXT_FAILURES) {
                 fprintf(stderr, "memo-lambda: %u failed GET next in a row; exiting\n", failures);
+                memo_shutdown(); /* the database connection too ends politely */
                 return 1;
             }
-            pause_ms(backoff_ms(failures));
+            sigterm_within(backoff_ms(failures)); /* cut short by SIGTERM */
             continue;
         }
         failures = 0;
@@ -470,7 +632,7 @@ int main(void)
                     next.ids ? "\": " : "", bad);
             free(next.body);
             if (++refused > 1)
-                pause_ms(backoff_ms(refused - 1));
+                sigterm_within(backoff_ms(refused - 1)); /* cut short by SIGTERM */
             continue;
         }
         refused = 0;

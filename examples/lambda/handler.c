@@ -24,7 +24,10 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MAX_WORK_MS 10000L /* an event's "sleep_ms", at most */
 
 /* Per-process state: survives between warm invocations. */
 static long invocations;            /* events this process has answered */
@@ -79,7 +82,16 @@ static int open_db(PGconn **out)
     return 0;
 }
 
-static void close_db(PGconn *c) { PQfinish(c); }
+/* The destructor: on invalidation (a broken connection) and at shutdown
+ * (memo_shutdown, after SIGTERM).  PQfinish sends the Terminate message, so
+ * the server ends the session as a normal disconnection, not an EOF. */
+static void close_db(PGconn *c)
+{
+    int backend = PQbackendPID(c);
+    PQfinish(c);
+    fprintf(stderr, "memo-lambda[%ld]: closed the PostgreSQL connection (backend pid %d)\n",
+            (long)getpid(), backend);
+}
 
 /* get_db(&c): the process's connection; connects on first use.  After a
  * failure, calls within 50 ms (doubling per failure up to 2 s) fail at once
@@ -88,7 +100,7 @@ MEMOIZE(static, get_db, PGconn *, open_db, close_db, .retry_min_ms = 50, .retry_
 
 /* Runs the query; on success appends its fields to the answer and returns
  * NULL, else returns an error type and writes the message. */
-static const char *query_pg(char *out, size_t outlen, char *msg, size_t msglen)
+static const char *query_pg(long work_ms, char *out, size_t outlen, char *msg, size_t msglen)
 {
     /* A lease keeps the connection open until memo_release, even if it is
      * invalidated meanwhile; memo_acquire connects on first use, as get_db. */
@@ -99,6 +111,13 @@ static const char *query_pg(char *out, size_t outlen, char *msg, size_t msglen)
     }
     PGconn *c = lease.value;
     const char *type = NULL;
+    if (work_ms > 0) {
+        /* A slow invocation, seen by the server as a running query.  If it
+         * fails, the query below fails the same way and says why. */
+        char sql[64];
+        snprintf(sql, sizeof sql, "select pg_sleep(%ld / 1000.0)", work_ms);
+        PQclear(PQexec(c, sql));
+    }
     PGresult *r = PQexec(c, "select pg_backend_pid(), count(*) from pg_stat_activity");
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
         snprintf(out, outlen, ",\"backend_pid\":%s,\"sessions\":%s", PQgetvalue(r, 0, 0),
@@ -143,11 +162,16 @@ static int open_sqlite(sqlite3 **out)
     return 0;
 }
 
-static void close_sqlite(sqlite3 *db) { sqlite3_close(db); }
+static void close_sqlite(sqlite3 *db)
+{
+    int rc = sqlite3_close(db);
+    fprintf(stderr, "memo-lambda[%ld]: closed the SQLite database %s (sqlite3_close: %s)\n",
+            (long)getpid(), sqlite_path, sqlite3_errstr(rc));
+}
 
 MEMOIZE(static, get_sqlite, sqlite3 *, open_sqlite, close_sqlite, .retry_min_ms = 50, .retry_max_ms = 2000);
 
-static const char *query_sqlite(char *out, size_t outlen, char *msg, size_t msglen)
+static const char *query_sqlite(long work_ms, char *out, size_t outlen, char *msg, size_t msglen)
 {
     memo_lease_t lease = MEMO_LEASE_INIT; /* as in query_pg */
     if (memo_acquire(&get_sqlite_memo, &lease) != 0) {
@@ -157,6 +181,11 @@ static const char *query_sqlite(char *out, size_t outlen, char *msg, size_t msgl
     sqlite3 *db = lease.value;
     const char *type = NULL;
     sqlite3_stmt *st = NULL;
+    if (work_ms > 0) { /* a slow invocation */
+        struct timespec ts = { work_ms / 1000, (work_ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
     int rc = sqlite3_prepare_v2(db, "select count(*), count(distinct pid) from opens", -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         snprintf(out, outlen, ",\"db_opens\":%lld,\"db_open_pids\":%lld",
@@ -242,14 +271,14 @@ char *json_error(const char *type, const char *msg)
     return sb_done(&b);
 }
 
-/* The event's "seq" number, or -1: a tiny reader for the test's {"seq":N},
- * not a JSON parser. */
-static long event_seq(const char *event)
+/* The number in the event's field `key` (quoted, e.g. "\"seq\""), or -1: a
+ * tiny reader for the test's {"seq":N,"sleep_ms":M}, not a JSON parser. */
+static long event_number(const char *event, const char *key)
 {
-    const char *p = strstr(event, "\"seq\"");
+    const char *p = strstr(event, key);
     if (p == NULL)
         return -1;
-    p += 5;
+    p += strlen(key);
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
         p++;
     return *p == ':' ? strtol(p + 1, NULL, 10) : -1;
@@ -292,8 +321,17 @@ char *handler_invoke(const char *event, char *error_type, size_t typelen)
 {
     char fields[256] = "", msg[768];
     invocations++;
-    const char *type = database_url ? query_pg(fields, sizeof fields, msg, sizeof msg)
-                                    : query_sqlite(fields, sizeof fields, msg, sizeof msg);
+    /* "sleep_ms": the invocation takes that long (pg_sleep on PostgreSQL,
+     * where the server shows the query running; a sleep on SQLite).  For the
+     * shutdown test: a SIGTERM that comes meanwhile waits for the answer. */
+    long work_ms = event_number(event, "\"sleep_ms\"");
+    if (work_ms > MAX_WORK_MS)
+        work_ms = MAX_WORK_MS;
+    if (work_ms > 0)
+        fprintf(stderr, "memo-lambda[%ld]: invocation %ld: working for %ld ms (sleep_ms)\n",
+                (long)getpid(), invocations, work_ms);
+    const char *type = database_url ? query_pg(work_ms, fields, sizeof fields, msg, sizeof msg)
+                                    : query_sqlite(work_ms, fields, sizeof fields, msg, sizeof msg);
     memo_stats_t st = database_url ? memo_stats(&get_db_memo) : memo_stats(&get_sqlite_memo);
 
     sbuf_t b = { 0 };
@@ -309,7 +347,7 @@ char *handler_invoke(const char *event, char *error_type, size_t typelen)
     sb_add(&b, "\"pid\":%ld,\"invocation\":%ld,\"connections_opened\":%ld,"
            "\"connect_attempts\":%lu,\"seq\":%ld%s}",
            (long)getpid(), invocations, connections_opened, (unsigned long)st.attempts,
-           event_seq(event), fields);
+           event_number(event, "\"seq\""), fields);
     snprintf(error_type, typelen, "%s", type ? type : "");
     return sb_done(&b);
 }

@@ -17,10 +17,11 @@
  * msg for a configuration that no retry can fix (a malformed DATABASE_URL). */
 int handler_init(char *msg, size_t msglen);
 
-/* handler_invoke: answers one event (a NUL-terminated JSON text).  Returns a
- * malloc'd JSON body and sets error_type to "" (success: POST it to .../response)
- * or to a Lambda error type (the body is an error object: POST it to
- * .../error).  Returns NULL only when out of memory. */
+/* handler_invoke: answers one event (a NUL-terminated JSON text; a "sleep_ms"
+ * number in it, at most 10000, makes the invocation take that long, for the
+ * shutdown test).  Returns a malloc'd JSON body and sets error_type to ""
+ * (success: POST it to .../response) or to a Lambda error type (the body is an
+ * error object: POST it to .../error).  Returns NULL only when out of memory. */
 char *handler_invoke(const char *event, char *error_type, size_t typelen);
 
 /* json_error: the malloc'd JSON error object {"errorMessage":msg,"errorType":type},

@@ -19,6 +19,14 @@ makes and checks, per scenario:
   - for some, timing: paced retries, a long poll that is not cut, a read
     deadline that is kept.
 
+Then the SIGTERM scenarios ("sigterm-*"): the runtime gets SIGTERM while it
+waits in the long poll, while an invocation is in flight (an event with
+"sleep_ms"), while an event is still arriving, and while it pauses after failed
+GETs.  Each checks that the runtime exits 0 within a bound, that an invocation
+begun before the SIGTERM is answered first (and no GET follows it), and that
+stderr shows the SQLite destructor's line and then the shutdown line
+(memo_shutdown's return code).
+
 The runtime is told MEMO_LAMBDA_EVENT_READ_MS=1000.  Waits are on events (a
 condition variable signalled by the server); each scenario is bounded (8 s)
 and so is the whole run (120 s).  Prints one line per scenario and
@@ -28,6 +36,7 @@ names given after BOOTSTRAP run only those.
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -82,6 +91,8 @@ class FakeApi:
         self.posts = []      # {"path", "headers", "body", "t"}
         self.other = []      # requests outside the protocol
         self.exited = None   # the runtime's exit status, if it exited
+        self.exit_t = None   # and when
+        self.sent = []       # time a step's bytes were handed to the socket (sent_then)
         self.conns = []
         self.lsock = socket.create_server(("127.0.0.1", 0))
         self.port = self.lsock.getsockname()[1]
@@ -346,6 +357,205 @@ def scenarios():
     return s
 
 
+# --- SIGTERM --------------------------------------------------------------------------
+
+SIGTERM_EXIT_S = 1.0    # from SIGTERM (or from the last answer) to the exit, at most
+
+
+def sent_then(step):
+    """step, then notes when its bytes were in the socket."""
+    def noted(api, conn):
+        def mark():
+            with api.cond:
+                api.sent.append(time.monotonic())
+                api.cond.notify_all()
+        orig = conn.sendall
+
+        class Marked:
+            def sendall(self, data):
+                orig(data)
+                mark()
+
+            def __getattr__(self, name):
+                return getattr(conn, name)
+        return step(api, Marked())
+    return noted
+
+
+def stderr_has(path, pattern, timeout):
+    """Polls the runtime's stderr file for a regex (bytes), up to timeout s
+    (a condition the runtime's own log shows; the poll is every 20 ms)."""
+    end = time.monotonic() + timeout
+    while True:
+        with open(path, "rb") as f:
+            if re.search(pattern, f.read()):
+                return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
+
+
+class SigtermScenario:
+    """steps: the plan of the fake API; ready(api, errpath): waits (bounded) until
+    the moment to send SIGTERM, returns a problem text or None; expect: the
+    only POST allowed ("id/response|error") or None; after(api, t_term): more
+    checks.  exit_s: SIGTERM to exit, at most."""
+
+    def __init__(self, name, what, steps, ready, expect=None, after=None, exit_s=SIGTERM_EXIT_S):
+        self.name, self.what, self.steps = name, what, steps
+        self.ready, self.expect, self.after, self.exit_s = ready, expect, after, exit_s
+
+
+def posted(api, id_, kind):
+    return [p for p in api.posts if p["path"] == "%s/invocation/%s/%s" % (PREFIX, id_, kind)]
+
+
+def answered_then_exited(id_, kind, error_type=None):
+    """The invocation was answered (seq 1, or error_type), before the exit,
+    which came within SIGTERM_EXIT_S of it; no GET after the SIGTERM."""
+    def check(api, t_term):
+        got = posted(api, id_, kind)
+        if len(got) != 1:
+            return "%d POSTs to %s/%s, expected 1" % (len(got), id_, kind)
+        try:
+            body = json.loads(got[0]["body"])
+        except ValueError:
+            return "the answer is not JSON: %r" % got[0]["body"][:200]
+        if error_type is None and body.get("seq") != 1:
+            return "the answer has seq %r, not 1" % body.get("seq")
+        if error_type is not None and body.get("errorType") != error_type:
+            return "errorType %r, expected %r" % (body.get("errorType"), error_type)
+        if api.exit_t is not None and not got[0]["t"] <= api.exit_t <= got[0]["t"] + SIGTERM_EXIT_S:
+            return "exited %.2f s after the answer, expected 0..%.1f" % (api.exit_t - got[0]["t"], SIGTERM_EXIT_S)
+        if len(api.gets) != 1:
+            return "%d GETs: the runtime asked for another event after the SIGTERM" % len(api.gets)
+        return None
+    return check
+
+
+def sigterm_scenarios():
+    def idle_ready(api, errpath):
+        ok = api.wait_for(lambda: posted(api, "t-idle", "response") and len(api.gets) >= 2, SCENARIO_S)
+        return None if ok else "never reached the long poll after answering t-idle"
+
+    def idle_after(api, t_term):
+        if len(api.gets) != 2:
+            return "%d GETs, expected 2 (one answered, one held)" % len(api.gets)
+        return None
+
+    def busy_ready(api, errpath):
+        ok = stderr_has(errpath, rb"invocation 1: working for 1500 ms", SCENARIO_S)
+        return None if ok else "the handler never started on t-busy"
+
+    def stall_ready(api, errpath):
+        ok = api.wait_for(lambda: api.sent, SCENARIO_S)
+        return None if ok else "the stalled event was never sent"
+
+    def backoff_ready(api, errpath):
+        # The runtime logs the 5th failed GET, then pauses 2 s: SIGTERM must
+        # cut that pause short (a SIGTERM before the answer would only end
+        # the long poll).
+        ok = stderr_has(errpath, rb"(?s)(invocation/next: HTTP 500.*){5}", SCENARIO_S)
+        return None if ok else "only %d GETs" % len(api.gets)
+
+    def backoff_after(api, t_term):
+        return None if len(api.gets) == 5 else "%d GETs, expected 5 (none after SIGTERM)" % len(api.gets)
+
+    return [
+        SigtermScenario("sigterm-idle", "SIGTERM in the long poll, after one answered event",
+                        [event(rid(b"t-idle"), b'{"seq":1}')], idle_ready, "t-idle/response",
+                        idle_after),
+        SigtermScenario("sigterm-inflight", "SIGTERM while an invocation runs (sleep_ms 1500)",
+                        [event(rid(b"t-busy"), b'{"seq":1,"sleep_ms":1500}')], busy_ready,
+                        "t-busy/response", answered_then_exited("t-busy", "response"), exit_s=3.0),
+        SigtermScenario("sigterm-arriving", "SIGTERM while an event arrives (stalled body)",
+                        [sent_then(stall(head(rid(b"t-stall"), 1000) + b'{"seq":1,'))], stall_ready,
+                        "t-stall/error",
+                        answered_then_exited("t-stall", "error", "Runtime.EventTooSlow"),
+                        exit_s=READ_MS / 1000 + 2.5),
+        SigtermScenario("sigterm-backoff", "SIGTERM in the 2 s pause after 5 failed GETs",
+                        [event(rid(b"e500"), b"oops", b"500 Internal Server Error")] * 8,
+                        backoff_ready, None, backoff_after),
+    ]
+
+
+def run_sigterm(bootstrap, sc, tmp, budget):
+    api = FakeApi(sc.steps)
+    errpath = os.path.join(tmp, "stderr.%s.log" % sc.name)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % api.port,
+           "SQLITE_PATH": os.path.join(tmp, "sigterm.sqlite3"),
+           "MEMO_LAMBDA_EVENT_READ_MS": str(READ_MS)}
+    with open(errpath, "wb") as err:
+        proc = subprocess.Popen([bootstrap], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+    def reap():
+        rc = proc.wait()
+        with api.cond:
+            api.exited, api.exit_t = rc, time.monotonic()
+            api.cond.notify_all()
+    threading.Thread(target=reap, daemon=True).start()
+
+    problems = []
+    t_term = None
+    not_ready = sc.ready(api, errpath)
+    with api.cond:
+        early = api.exited
+    if not_ready or early is not None:
+        problems.append(not_ready or "the runtime exited (status %d) before the SIGTERM" % early)
+    else:
+        t_term = time.monotonic()
+        proc.send_signal(signal.SIGTERM)  # our own child
+        api.wait_for(lambda: api.exited is not None, min(sc.exit_s + 2, budget))
+    with api.cond:
+        exited, exit_t = api.exited, api.exit_t
+    if exited is None:
+        proc.kill()
+    proc.wait()
+    api.close()
+
+    if t_term is not None:
+        if exited is None:
+            problems.append("still running %.1f s after SIGTERM" % (sc.exit_s + 2))
+        else:
+            took = exit_t - t_term
+            if exited != 0:
+                problems.append("exit status %d after SIGTERM, expected 0" % exited)
+            if took > sc.exit_s:
+                problems.append("exited %.2f s after SIGTERM, expected <= %.1f s" % (took, sc.exit_s))
+    with open(errpath, "rb") as f:
+        stderr = f.read()
+    pid = proc.pid
+    closed = re.search(rb"memo-lambda\[%d\]: closed the SQLite database \S+ \(sqlite3_close: not an error\)" % pid, stderr)
+    shut = re.search(rb"memo-lambda\[%d\]: SIGTERM \(from pid \d+\) with no invocation in flight: "
+                     rb"memo_shutdown\(\) returned 0 " % pid, stderr)
+    if t_term is not None:
+        if not shut:
+            problems.append("no shutdown line (memo_shutdown() returned 0) on stderr")
+        if not closed:
+            problems.append("no destructor line (closed the SQLite database) on stderr")
+        elif shut and closed.start() > shut.start():
+            problems.append("the destructor's line comes after the shutdown line")
+    allowed = {sc.expect} if sc.expect else set()
+    for p in api.posts:
+        m = POST_PATH.fullmatch(p["path"])
+        if not m or "%s/%s" % m.groups() not in allowed:
+            problems.append("unexpected POST %r" % p["path"])
+    problems += ["request outside the protocol: %r" % o for o in api.other]
+    if sc.expect and not any(POST_PATH.fullmatch(p["path"]) and
+                             "%s/%s" % POST_PATH.fullmatch(p["path"]).groups() == sc.expect
+                             for p in api.posts):
+        problems.append("no POST to %s" % sc.expect)
+    if sc.after and t_term is not None:
+        p = sc.after(api, t_term)
+        if p:
+            problems.append(p)
+    if b"\r" in stderr:
+        problems.append("a raw CR in the runtime's stderr")
+    return problems, stderr
+
+
 # --- running one scenario ---------------------------------------------------------------
 
 def post_problems(api, sc):
@@ -439,13 +649,15 @@ def run(bootstrap, sc, tmp, budget):
 def main(argv):
     if len(argv) >= 2 and argv[1] == "--list":
         for sc in scenarios():
-            print("%-14s %s -> %s" % (sc.name, sc.what, sc.expect))
+            print("%-16s %s -> %s" % (sc.name, sc.what, sc.expect))
+        for sc in sigterm_scenarios():
+            print("%-16s %s -> exit 0%s" % (sc.name, sc.what, ", after %s" % sc.expect if sc.expect else ""))
         return 0
     if len(argv) < 2 or not os.access(argv[1], os.X_OK):
         print("usage: hostile_api.py BOOTSTRAP [SCENARIO...] | --list", file=sys.stderr)
         return 2
     bootstrap, only = os.path.abspath(argv[1]), set(argv[2:])
-    todo = [sc for sc in scenarios() if not only or sc.name in only]
+    todo = [sc for sc in scenarios() + sigterm_scenarios() if not only or sc.name in only]
     if only - {sc.name for sc in todo}:
         print("unknown scenario(s): %s" % " ".join(sorted(only - {sc.name for sc in todo})), file=sys.stderr)
         return 2
@@ -456,15 +668,16 @@ def main(argv):
         for sc in todo:
             budget = end - time.monotonic()
             if budget <= 1:
-                print("FAIL %-14s not run: the run's %.0f s are up" % (sc.name, OVERALL_S))
+                print("FAIL %-16s not run: the run's %.0f s are up" % (sc.name, OVERALL_S))
                 failed += 1
                 continue
             t = time.monotonic()
-            problems, stderr = run(bootstrap, sc, tmp, budget)
+            runner = run_sigterm if isinstance(sc, SigtermScenario) else run
+            problems, stderr = runner(bootstrap, sc, tmp, budget)
             took = time.monotonic() - t
             if problems:
                 failed += 1
-                print("FAIL %-14s %s (%.1f s)" % (sc.name, sc.what, took))
+                print("FAIL %-16s %s (%.1f s)" % (sc.name, sc.what, took))
                 for p in problems:
                     print("       - %s" % p)
                 tail = stderr.decode("latin-1").replace("\r", "\\r").splitlines()[-4:]
@@ -472,7 +685,7 @@ def main(argv):
                     print("       | %s" % line[:200])
             else:
                 passed += 1
-                print("ok   %-14s %s -> %s (%.1f s)" % (sc.name, sc.what, sc.expect, took))
+                print("ok   %-16s %s -> %s (%.1f s)" % (sc.name, sc.what, sc.expect or "exit 0", took))
     print("hostile Runtime API: %d scenarios in %.1f s" % (len(todo), time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hostile_api.sh [BOOTSTRAP] -- the C Lambda runtime against a hostile fake
 # Runtime API (tests/lambda/hostile_api.py: ids ".", "..", "/", CR, "%2e",
-# trickled, stalled, reset and 7 MB events, huge headers, HTTP 500 ...).
+# trickled, stalled, reset and 7 MB events, huge headers, HTTP 500 ..., and
+# SIGTERM at four moments: exit 0 after memo_shutdown).
 # Builds examples/lambda's bootstrap into a scratch directory unless BOOTSTRAP
 # is given.  Ends with "N passed, N failed"; exit 0 pass, 1 fail, 77 skipped
 # (a missing build dependency or python3; the reason is printed).

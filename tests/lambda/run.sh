@@ -2,7 +2,8 @@
 # run.sh -- the Lambda tests: builds examples/lambda's bootstrap, runs it against
 # a hostile fake Runtime API (hostile_api.py), then starts a throwaway
 # PostgreSQL on 127.0.0.1 (stopped on exit) and runs test.js under Node with
-# @vercel/fun.  Ends with "N passed, N failed" (both summed); non-zero on failure.
+# @vercel/fun (SIGTERM included: memo_shutdown, a clean disconnection, exit 0).
+# Ends with "N passed, N failed" (both summed); non-zero on failure.
 #   INVOCATIONS=200 CONCURRENCY=8 bash tests/lambda/run.sh
 # Needs: gcc, libcurl4-openssl-dev, libpq-dev, libsqlite3-dev, postgresql,
 # procps (fun stops its processes with ps), nodejs >= 20 and npm.  As root it
@@ -106,8 +107,10 @@ export SQLITE_PATH=$tmp/sqlite/memo-lambda.sqlite3
 mkdir -p "$tmp/sqlite"
 
 # --- the test -------------------------------------------------------------------
-# The bootstraps' stderr (one line per process start and per error) goes to a
-# file; its tail is shown at the end, then the count line again.
+# The bootstraps' stderr (one line per process start, per error, per closed
+# connection and per shutdown) goes to a file; the SIGTERM scenarios read their
+# lines there; its tail is shown at the end, then the count line again.
+export BOOTSTRAP_STDERR=$tmp/stderr.log
 set +e
 (cd "$here" && timeout 600 node test.js 2>"$tmp/stderr.log") | tee "$tmp/out.log"
 rc=${PIPESTATUS[0]}

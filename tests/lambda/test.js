@@ -2,7 +2,8 @@
 // test.js -- runs examples/lambda's C custom runtime under @vercel/fun (a local
 // Lambda emulator: real Runtime API, a pool of bootstrap processes frozen with
 // SIGSTOP between invocations) and checks that each process opens its database
-// connection once and reuses it.  Started by run.sh, which builds the bootstrap
+// connection once and reuses it, and that SIGTERM (Lambda's shutdown phase)
+// ends it cleanly: the connection closed by memo_shutdown, exit status 0.  Started by run.sh, which builds the bootstrap
 // and runs a throwaway PostgreSQL; configuration comes from the environment:
 //
 //   TASK_DIR          folder holding the `bootstrap` binary (required)
@@ -11,6 +12,9 @@
 //   DOWN_URL          a URL whose port has no server
 //   PG_LOG            the server's log file (log_connections=on)
 //   SQLITE_PATH       a fresh SQLite file for the SQLite run
+//   BOOTSTRAP_STDERR  the file the bootstraps' stderr goes to (this script's
+//                     stderr: fun lets its children inherit it), for the
+//                     SIGTERM scenarios' log lines
 //   INVOCATIONS, CONCURRENCY   default 200 and 8
 //
 // Ends with "N passed, N failed"; the exit status is 1 on any failure.
@@ -68,12 +72,12 @@ async function destroy(fn) {
   await done;
 }
 
-async function invokeOne(fn, seq) {
+async function invokeOne(fn, seq, extra = {}) {
   const t0 = process.hrtime.bigint();
   let timer;
   try {
     const r = await Promise.race([
-      fn.invoke({ InvocationType: 'RequestResponse', Payload: JSON.stringify({ seq }) }),
+      fn.invoke({ InvocationType: 'RequestResponse', Payload: JSON.stringify({ seq, ...extra }) }),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer in ${INVOKE_TIMEOUT_MS} ms`)), INVOKE_TIMEOUT_MS);
       }),
@@ -170,6 +174,167 @@ function checkReuse(label, fn, results, count) {
   check(`${label}: connections opened ${opened} == processes ${pids.size} (not invocations ${count})`,
     opened === pids.size && [...pids.values()].every((l) => l.every((r) => r.body.connections_opened === 1)));
   return { pids, opened, procs };
+}
+
+// --- SIGTERM: the shutdown phase ----------------------------------------------
+//
+// Lambda sends SIGTERM to a (thawed) runtime when it shuts the environment
+// down, and SIGKILL when the grace period (300 ms for the runtime) is over.
+// The runtime must exit 0 after memo_shutdown(), which closes the database
+// connection with its destructor: PQfinish sends Terminate, and the server
+// logs a normal disconnection.  These sessions ask the server to log
+// disconnections and DEBUG1 messages, where PostgreSQL reports a client that
+// vanished without Terminate ("unexpected EOF on client connection").
+
+const SIGTERM_EXIT_MS = 1000; // SIGTERM (or the last answer) to the exit, at most
+const SHUTDOWN_URL = env.DATABASE_URL &&
+  `${env.DATABASE_URL}?options=${encodeURIComponent('-c log_disconnections=on -c log_min_messages=debug1')}`;
+const disconnected = (backend) => new RegExp(`\\[${backend}\\] LOG:  disconnection: session time`);
+const unclean = (backend) =>
+  new RegExp(`\\[${backend}\\] [A-Z0-9]+:  (unexpected EOF on client connection|could not receive data from client)`);
+
+// Polls pred (sync or async) every `every` ms until it is truthy or
+// timeoutMs has passed; returns its last value.  For conditions seen only
+// from outside (a log line, the server's session list).
+async function waitFor(pred, timeoutMs, every = 25) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v || Date.now() >= end) return v;
+    await sleep(every);
+  }
+}
+
+// The ChildProcess of fun's pool with this pid (generic-pool's list is internal).
+function poolProcess(fn, pid) {
+  for (const res of fn.provider.pool._allObjects || []) if (res.obj.pid === pid) return res.obj;
+  return null;
+}
+
+// Resolves {code, signal, t} at the child's exit, or null after timeoutMs.
+function exitOf(child) {
+  const exited = child.exitCode !== null || child.signalCode !== null;
+  return exited ? Promise.resolve({ code: child.exitCode, signal: child.signalCode, t: Date.now() })
+    : new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, t: Date.now() })));
+}
+const within = (p, ms) => Promise.race([p, sleep(ms).then(() => null)]);
+
+function signal(pid, sig) {
+  try { process.kill(pid, sig); return true; } catch { return false; } // gone already
+}
+
+// This bootstrap's lines of stderr.
+function stderrOf(pid) {
+  if (!env.BOOTSTRAP_STDERR) return [];
+  const tag = `memo-lambda[${pid}]: `;
+  return fs.readFileSync(env.BOOTSTRAP_STDERR, 'utf8').split('\n').filter((l) => l.startsWith(tag));
+}
+
+// The shutdown line after the destructor's line (memo_shutdown runs the
+// destructor, then the runtime logs what it did).
+function checkShutdownLog(label, pid, destructorRe) {
+  const lines = stderrOf(pid);
+  const d = lines.findIndex((l) => destructorRe.test(l));
+  const s = lines.findIndex((l) => /SIGTERM \(from pid \d+\) with no invocation in flight: memo_shutdown\(\) returned 0 /.test(l));
+  check(`${label}: logged the destructor's line, then the shutdown line (memo_shutdown() returned 0)`,
+    d >= 0 && s > d, env.BOOTSTRAP_STDERR ? lines.slice(-4).join(' | ') : 'BOOTSTRAP_STDERR is not set');
+  return lines[s];
+}
+
+// The server ended the backend as a normal disconnection (the Terminate
+// message), and no longer lists it.
+async function checkCleanDisconnect(label, backend) {
+  const gone = await waitFor(() => psql(`select count(*) from pg_stat_activity where pid = ${backend}`) === '0', 5000);
+  check(`${label}: pg_stat_activity no longer lists backend ${backend}`, gone);
+  const logged = await waitFor(() => pgLogCount(disconnected(backend)) === 1, 5000);
+  const eof = pgLogCount(unclean(backend));
+  check(`${label}: server log shows backend ${backend}'s normal disconnection, no unexpected EOF`,
+    logged && eof === 0, `disconnection lines ${pgLogCount(disconnected(backend))}, EOF lines ${eof}`);
+}
+
+// SIGTERM while the runtime waits for its next event (frozen by fun between
+// invocations; Lambda thaws it for the shutdown, so SIGCONT first).
+async function sigtermIdleRun(label, variables, destructorRe, pg) {
+  await withFunction(`memo-${label.replace(/\W+/g, '-')}`, variables, async (fn) => {
+    const r = await invokeOne(fn, 1);
+    if (!check(`${label}: the invocation opened the database connection`,
+      r.ok && r.body.connections_opened === 1, firstFailure([r]))) return;
+    const pid = r.body.pid;
+    const backend = r.body.backend_pid;
+    if (pg) {
+      check(`${label}: the server lists its backend ${backend}`,
+        psql(`select count(*) from pg_stat_activity where pid = ${backend}`) === '1');
+    }
+    const child = poolProcess(fn, pid);
+    if (!check(`${label}: bootstrap ${pid} found in fun's pool`, child !== null)) return;
+    const exited = exitOf(child);
+    const t0 = Date.now();
+    signal(pid, 'SIGCONT');
+    signal(pid, 'SIGTERM');
+    const ex = await within(exited, 5000);
+    const ms = ex ? ex.t - t0 : -1;
+    check(`${label}: exit status 0 within ${SIGTERM_EXIT_MS} ms of SIGTERM (${ms} ms)`,
+      ex !== null && ex.code === 0 && ex.signal === null && ms <= SIGTERM_EXIT_MS, JSON.stringify(ex));
+    const line = checkShutdownLog(label, pid, destructorRe(backend));
+    if (pg) await checkCleanDisconnect(label, backend);
+    summary.push(`${label}: exit 0 ${ms} ms after SIGTERM; ${line ? line.replace(/^memo-lambda\[\d+\]: /, '') : 'no shutdown line'}`);
+  });
+}
+
+// SIGTERM while an invocation runs (its query, pg_sleep, is seen running on
+// the server): the invocation is answered, then the runtime shuts down.
+async function sigtermInFlightRun() {
+  const label = 'postgres SIGTERM in flight';
+  await withFunction('memo-pg-sigterm-busy', { DATABASE_URL: SHUTDOWN_URL }, async (fn) => {
+    const r1 = await invokeOne(fn, 1);
+    if (!check(`${label}: a first invocation connected`, r1.ok && r1.body.connections_opened === 1,
+      firstFailure([r1]))) return;
+    const pid = r1.body.pid;
+    const backend = r1.body.backend_pid;
+    const child = poolProcess(fn, pid);
+    if (!check(`${label}: bootstrap ${pid} found in fun's pool`, child !== null)) return;
+    const exited = exitOf(child);
+    const busy = invokeOne(fn, 2, { sleep_ms: 2000 }); // the same, only process
+    const running = await waitFor(() => psql(`select count(*) from pg_stat_activity where pid = ${backend} ` +
+      `and state = 'active' and query like 'select pg_sleep%'`) === '1', 10000);
+    check(`${label}: the server shows the invocation's query running on backend ${backend}`, running);
+    signal(pid, 'SIGTERM');
+    const r2 = await busy;
+    const tAnswer = Date.now();
+    // fun freezes a process after its answer; Lambda, shutting down, does not.
+    signal(pid, 'SIGCONT');
+    const ex = await within(exited, 5000);
+    // Only that process can post the answer: answered + exited by itself = in that order.
+    check(`${label}: the invocation completed and its answer was posted`,
+      r2.ok && r2.body.seq === 2 && r2.body.pid === pid && r2.body.invocation === 2 &&
+      r2.body.connections_opened === 1 && r2.body.backend_pid === backend, firstFailure([r2]));
+    const ms = ex ? ex.t - tAnswer : -1;
+    check(`${label}: then exit status 0 within ${SIGTERM_EXIT_MS} ms of the answer (${ms} ms)`,
+      ex !== null && ex.code === 0 && ex.signal === null && ms <= SIGTERM_EXIT_MS, JSON.stringify(ex));
+    const lines = stderrOf(pid);
+    const work = lines.findIndex((l) => /invocation 2: working for 2000 ms/.test(l));
+    const shut = lines.findIndex((l) => /SIGTERM .* memo_shutdown\(\) returned 0 /.test(l));
+    check(`${label}: the shutdown line comes after the invocation's`, work >= 0 && shut > work, lines.join(' | '));
+    checkShutdownLog(label, pid, new RegExp(`closed the PostgreSQL connection \\(backend pid ${backend}\\)`));
+    await checkCleanDisconnect(label, backend);
+    summary.push(`${label}: SIGTERM during a 2 s invocation; answered, then exit 0 ${ms} ms after the answer`);
+  });
+}
+
+// The control: a runtime killed with SIGKILL (no memo_shutdown) leaves an
+// unexpected EOF in the server log -- what the checks above look for.
+async function sigkillControlRun() {
+  const label = 'control: SIGKILL';
+  await withFunction('memo-pg-sigkill', { DATABASE_URL: SHUTDOWN_URL }, async (fn) => {
+    const r = await invokeOne(fn, 1);
+    if (!check(`${label}: the invocation connected`, r.ok, firstFailure([r]))) return;
+    const backend = r.body.backend_pid;
+    signal(r.body.pid, 'SIGKILL');
+    const eof = await waitFor(() => pgLogCount(unclean(backend)) === 1, 5000);
+    check(`${label}: server log shows backend ${backend}'s unexpected EOF (the clean-disconnect check can tell)`,
+      eof && pgLogCount(disconnected(backend)) === 1);
+    summary.push(`${label}: the server logged an unexpected EOF for the killed runtime's backend`);
+  });
 }
 
 // --- the scenarios -------------------------------------------------------------
@@ -378,9 +543,15 @@ async function main() {
       scenarios.push(postgresRun,
         () => refusedRun('bad password', env.BAD_PASSWORD_URL, 40, CONCURRENCY, /password authentication failed/),
         () => refusedRun('server down', env.DOWN_URL, 16, 4, /Connection refused/),
-        malformedRun);
+        malformedRun,
+        () => sigtermIdleRun('postgres SIGTERM idle', { DATABASE_URL: SHUTDOWN_URL },
+          (backend) => new RegExp(`closed the PostgreSQL connection \\(backend pid ${backend}\\)`), true),
+        sigtermInFlightRun,
+        sigkillControlRun);
     }
     scenarios.splice(1, 0, sqliteRun);
+    scenarios.push(() => sigtermIdleRun('sqlite SIGTERM idle', { SQLITE_PATH: env.SQLITE_PATH },
+      () => /closed the SQLite database \S+ \(sqlite3_close: not an error\)/, false));
     scenarios.push(runtimeApiFaultRun);
     for (const s of scenarios) {
       try {
