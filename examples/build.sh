@@ -3,28 +3,36 @@
 #   examples/postgres/postgres.c  (libpq)     -> build/examples/postgres
 #   examples/redis/redis.c        (hiredis)   -> build/examples/redis
 #   examples/http/http.c          (libcurl)   -> build/examples/http
+#   examples/lifetimes/NAME.c     (libpq)     -> build/examples/lifetimes/NAME
+#     NAME: reconnect token prefork sigterm perthread (docs/LIFETIMES.md)
 # Needs (Debian): gcc pkg-config libpq-dev libhiredis-dev libcurl4-openssl-dev
-# Extra compiler flags may come in CFLAGS (e.g. CFLAGS=-fsanitize=address).
+# Extra compiler flags may come in CFLAGS (e.g. CFLAGS=-fsanitize=address),
+# another output folder in EXAMPLES_OUT.
 # Prints one line per example; exits non-zero if any failed to build.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . mk/flags.sh   # WARN; CC (default gcc)
-OUT=build/examples
-mkdir -p "$OUT"
+OUT=${EXAMPLES_OUT:-build/examples}   # EXAMPLES_OUT: another output folder (the sanitizer build)
+mkdir -p "$OUT" "$OUT/lifetimes"
 command -v "$CC" >/dev/null 2>&1 || { echo "examples/build.sh: '$CC' not found (apt-get install gcc)" >&2; exit 1; }
 command -v pkg-config >/dev/null 2>&1 || { echo "examples/build.sh: pkg-config not found (apt-get install pkg-config)" >&2; exit 1; }
 
 rc=0
-# name | pkg-config module | Debian package
-for spec in "postgres|libpq|libpq-dev" "redis|hiredis|libhiredis-dev" "http|libcurl|libcurl4-openssl-dev"; do
-  IFS='|' read -r name mod pkg <<<"$spec"
+# source under examples/, without .c (output: build/examples/ + its file name, or
+# lifetimes/NAME for the lifetimes examples) | pkg-config module | Debian package
+specs=("postgres/postgres|libpq|libpq-dev" "redis/redis|hiredis|libhiredis-dev" "http/http|libcurl|libcurl4-openssl-dev")
+for l in reconnect token prefork sigterm perthread; do specs+=("lifetimes/$l|libpq|libpq-dev"); done
+for spec in "${specs[@]}"; do
+  IFS='|' read -r src mod pkg <<<"$spec"
+  name=${src#*/}
+  case $src in lifetimes/*) name=$src ;; esac
   if ! pkg-config --exists "$mod"; then
     echo "examples/build.sh: $name: pkg-config module '$mod' missing (apt-get install $pkg)" >&2
     rc=1; continue
   fi
   # shellcheck disable=SC2046,SC2086
   if $CC -std=c11 -O2 $WARN -Iinclude ${CFLAGS:-} \
-       $(pkg-config --cflags "$mod") "examples/$name/$name.c" -o "$OUT/$name" \
+       $(pkg-config --cflags "$mod") "examples/$src.c" -o "$OUT/$name" \
        $(pkg-config --libs "$mod") -pthread; then
     echo "built $OUT/$name"
   else

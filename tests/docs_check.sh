@@ -3,7 +3,10 @@
 #   1. every error code include/memo.h returns appears in its ERRORS block;
 #   2. every public name the header defines (memo_*, MEMO_*, MEMOIZE*; not the
 #      internal memo_i_* / MEMO_I_*) appears in docs/API.md;
-#   3. no "planned"/"later version" promise is left about what is built.
+#   3. no "planned"/"later version" promise is left about what is built;
+#   4. every atomic operation goes through a wrapper;
+#   5. code that docs/LIFETIMES.md quotes from an example (a ```c block right
+#      after a "<!-- quote: FILE -->" line) is in FILE verbatim.
 # Ends with "docs: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -37,5 +40,26 @@ if grep -nE 'planned for a later|are planned|not built yet' "$H" docs/API.md; th
 raw=$(sed '/^#ifndef MEMO_I_ATOMICS_DEFINED$/,/^#endif$/d' "$H" | grep -vE '^[[:space:]]*(\*|/\*|//)' |
       grep -nE '\batomic_(load|store|exchange|compare_exchange|fetch_|thread_fence)[a-z_]*\(' || true)
 if [ -z "$raw" ]; then ok; else bad "atomic operations outside the wrappers:"; printf '%s\n' "$raw" | head -5; fi
+# code quoted in the lifetimes guide is the examples' code, verbatim
+G=docs/LIFETIMES.md
+if [ -f "$G" ]; then
+  qdir=$(mktemp -d) || exit 2
+  awk -v d="$qdir" '
+    /^<!-- quote: .* -->$/ { f = $3; want = 1; next }
+    want && /^```c$/ { n++; print f > (d "/" n ".path"); close(d "/" n ".path"); inb = 1; want = 0; next }
+    inb && /^```$/ { inb = 0; next }
+    inb { print > (d "/" n ".code") }
+    { want = 0 }' "$G"
+  nq=0
+  for pf in "$qdir"/*.path; do
+    [ -e "$pf" ] || break
+    nq=$((nq + 1))
+    src=$(cat "$pf"); code=$(cat "${pf%.path}.code" 2>/dev/null)
+    if [ -f "$src" ] && [ -n "$code" ] && [[ "$(cat "$src")" == *"$code"* ]]; then ok
+    else bad "$G: a block quoted from $src is not in it verbatim: $(printf '%s\n' "$code" | head -1)"; fi
+  done
+  rm -rf "$qdir"
+  if [ "$nq" -gt 0 ]; then ok; else bad "$G: no quoted block found"; fi
+fi
 echo "docs: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -17,9 +17,11 @@
 #   2. builds the examples (examples/build.sh) and the cmocka
 #      integration tests (tests/integration/test_*.c) and runs the tests;
 #   3. runs the three examples as smoke tests (http against a local
-#      HTTP/1.1 keep-alive server, tests/integration/http_server.py);
-#   4. builds and runs the tests again under -fsanitize=address,undefined
-#      (skip with MEMO_ITEST_SANITIZE=0);
+#      HTTP/1.1 keep-alive server, tests/integration/http_server.py), and
+#      the lifetimes examples (examples/lifetimes/, docs/LIFETIMES.md),
+#      checking the facts they print;
+#   4. builds and runs the tests and the lifetimes examples again under
+#      -fsanitize=address,undefined (skip with MEMO_ITEST_SANITIZE=0);
 #   5. prints "N passed, N failed" and exits non-zero if any test failed.
 # The servers, the HTTP server and the temp dir go away on exit (trap), also
 # when a test fails or the script is interrupted.
@@ -212,11 +214,107 @@ if [ -x $EX/http ]; then
   else echo "    the server saw $n connections"; record "example: http, server saw 1 TCP connection for 20 GETs" 1; fi
 else record "example: http (not built)" 1; fi
 
+# --- the lifetimes examples (docs/LIFETIMES.md) -------------------------------
+# Each example checks itself and prints what it saw; these checks read the
+# printed facts (counts, pids, order), never timings.
+# facts NAME WANT_RC LOG PATTERN...: the example exited WANT_RC and every
+# extended-regex PATTERN matches a line of LOG.
+facts() {
+  local name=$1 want_rc=$2 log=$3 rc pat miss=()
+  rc=$(cat "$log.rc" 2>/dev/null || echo '?')
+  shift 3
+  [ "$rc" = "$want_rc" ] || miss+=("exit $rc (want $want_rc)")
+  for pat in "$@"; do grep -qE -- "$pat" "$log" || miss+=("no line matches /$pat/"); done
+  if [ ${#miss[@]} = 0 ]; then record "$name" 0
+  else
+    printf '    %s\n' "${miss[@]}"; tail -25 "$log" | sed 's/^/    | /'
+    record "$name" 1
+  fi
+}
+# run_to LOG COMMAND...: runs COMMAND (60 s at most), output to LOG, exit code to LOG.rc
+run_to() { local log=$1; shift; timeout 60 "$@" >"$log" 2>&1; echo $? >"$log.rc"; }
+# lifetimes_examples DIR LABEL: runs the lifetimes examples built in DIR
+lifetimes_examples() {
+  local d=$1/lifetimes l="[$2] lifetimes" L="$B/$2-lifetimes" pids n
+  for x in reconnect token prefork sigterm perthread; do
+    [ -x "$d/$x" ] || { record "$l: $x (not built)" 1; return; }
+  done
+  # 1. reconnect: 4 threads, one PGconn, pg_terminate_backend of its backend
+  run_to "$L-reconnect.log" "$d/reconnect" 4 25
+  facts "$l: reconnect: kill -> one reconnect, old PGconn closed after its last lease" 0 "$L-reconnect.log" \
+    '^before the kill: 4 threads x 25 queries, 100 ok, connections opened: 1$' \
+    '^admin: select pg_terminate_backend\([0-9]+, 5000\) -> t$' \
+    '^on the killed connection: 4 leases held, 4 queries failed; memo_invalidate_lease: 1 returned 0, 3 EALREADY$' \
+    '^connection #1 closed with 0 leases held, after 4 failed queries$' \
+    '^after the reconnect: 100 queries ok of 100; connections opened: 2, connect attempts: 2$' \
+    '^reconnect: all checks passed$'
+  # 2. token: TTL + MEMO_REFRESH_STALE + max_stale, PostgreSQL as the issuer
+  run_to "$L-token.log" "$d/token"
+  facts "$l: token: fresh, one refresh, stale-if-error to max_stale, error, recovery" 0 "$L-token.log" \
+    '^t=00:00\.\.09:58 1000 gets: 1000 served token #1; issuer calls: 1$' \
+    '^t=10:00 4 threads get at once: 1 got the new token #2 \(the refresher\), 3 the old token #1 without waiting; issuer calls: 2$' \
+    '^free_token: token #1 destroyed by the last release of a lease on it$' \
+    '^issue_token: call 3 failed: ERROR: +permission denied for function issue_token' \
+    '^t=20:00 get: token #2 \(stale\); issuer calls: 3 \(\+1\)' \
+    '^t=20:01 get: token #2 \(stale\); issuer calls: 3 \(\+0\)' \
+    '^t=23:59 get: token #2 \(stale\); issuer calls: 5 \(\+1\)' \
+    '^t=24:00 get: error EACCES .*; issuer calls: 5 \(\+0\)' \
+    '^t=24:30 get: error EACCES .*; issuer calls: 6 \(\+1\)' \
+    '^t=25:30 get: token #3 \(fresh\); issuer calls: 7 \(\+1\)' \
+    '^token: all checks passed$'
+  # the shutdown order: the token (newest) before the issuer connection
+  n=$(grep -nE '^(free_token: token #3|close_issuer:)' "$L-token.log" | cut -d: -f2 | tr '\n' ' ')
+  if [ "$n" = "free_token close_issuer " ]; then record "$l: token: memo_shutdown destroys the token, then the issuer connection" 0
+  else echo "    order seen: $n"; record "$l: token: memo_shutdown destroys the token, then the issuer connection" 1; fi
+  # 3. prefork: MEMO_FORK_RESET + .forget; distinct backends, parent's survives
+  run_to "$L-prefork.log" "$d/prefork" 4
+  facts "$l: prefork: workers forget the parent's PGconn, connect their own" 0 "$L-prefork.log" \
+    '^prefork: all checks passed$'
+  pids=$(sed -nE 's/^(parent|worker [0-9]+): backend pid ([0-9]+).*/\2/p' "$L-prefork.log" | sort -u | wc -l)
+  if [ "$pids" = 5 ]; then record "$l: prefork: 5 distinct pg_backend_pid (parent + 4 workers)" 0
+  else echo "    distinct backend pids: $pids"; record "$l: prefork: 5 distinct pg_backend_pid (parent + 4 workers)" 1; fi
+  local p0 p1
+  p0=$(sed -nE 's/^parent: backend pid ([0-9]+)$/\1/p' "$L-prefork.log")
+  p1=$(sed -nE 's/^parent after the workers exited: backend pid ([0-9]+), connections opened by the parent: 1$/\1/p' "$L-prefork.log")
+  if [ -n "$p0" ] && [ "$p0" = "$p1" ]; then record "$l: prefork: the parent's connection works after the workers exit (same backend)" 0
+  else echo "    parent backend before '$p0', after '$p1'"; record "$l: prefork: the parent's connection works after the workers exit (same backend)" 1; fi
+  # the control: a .forget that says goodbye (PQfinish) kills the parent's session
+  run_to "$L-prefork-goodbye.log" "$d/prefork" 2 --goodbye
+  facts "$l: prefork --goodbye (control): PQfinish in a child ends the parent's session" 1 "$L-prefork-goodbye.log" \
+    "^FAIL  the parent's connection still works"
+  # 4. sigterm: SIGTERM from outside while invocation 3 runs
+  "$d/sigterm" >"$L-sigterm.log" 2>&1 &
+  local spid=$! i
+  for i in $(seq 200); do grep -q '^invocation 3: started$' "$L-sigterm.log" && break; sleep 0.05; done
+  kill -TERM "$spid" 2>/dev/null
+  for i in $(seq 200); do kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$spid" 2>/dev/null
+  wait "$spid"; echo $? >"$L-sigterm.log.rc"
+  facts "$l: sigterm: in-flight invocation finishes, then memo_shutdown" 0 "$L-sigterm.log" \
+    '^watcher: SIGTERM; invocation in flight: yes, waiting for it$' \
+    '^watcher: memo_shutdown\(\) = 0; exiting \(failed invocations: 0\)$'
+  n=$(grep -nE '^(watcher: SIGTERM|invocation 3: finished ok|close_db: PQfinish|invocation 4)' "$L-sigterm.log" |
+      cut -d: -f2- | cut -c1-12 | tr '\n' '|')
+  if [ "$n" = "watcher: SIG|invocation 3|close_db: PQ|" ]; then record "$l: sigterm: order SIGTERM, invocation 3 ends, PQfinish; no invocation 4" 0
+  else echo "    order seen: $n"; record "$l: sigterm: order SIGTERM, invocation 3 ends, PQfinish; no invocation 4" 1; fi
+  # 5. perthread: MEMOIZE_THREAD, one PGconn per thread
+  run_to "$L-perthread.log" "$d/perthread" 4
+  facts "$l: perthread: 5 threads, 5 backends, closed at thread exit / memo_shutdown" 0 "$L-perthread.log" \
+    '^connections opened: 5, distinct backends: yes, closed at thread exit: 4, closed by memo_shutdown: 1$' \
+    '^perthread: all checks passed$'
+}
+echo "== lifetimes examples (docs/LIFETIMES.md)"
+lifetimes_examples "$EX" O2
+
 # --- again under the sanitizers -------------------------------------------------
 if [ "${MEMO_ITEST_SANITIZE:-1}" != 0 ]; then
   echo "== integration tests ($CC -fsanitize=address,undefined)"
   build_and_run asan-ubsan "$ASAN_UBSAN" \
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+  echo "== lifetimes examples ($CC -fsanitize=address,undefined)"
+  if EXAMPLES_OUT="$B/asan-examples" CFLAGS="$ASAN_UBSAN" bash examples/build.sh >"$B/asan-examples.log" 2>&1; then
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 lifetimes_examples "$B/asan-examples" asan-ubsan
+  else cat "$B/asan-examples.log"; record "[asan-ubsan] build examples" 1; fi
 fi
 
 echo
