@@ -1,7 +1,7 @@
 # memo -- header-only; this Makefile builds tests, the demo and benchmarks.
 #   make test     the full test matrix (installs what it lacks when root)
 #   make demo     the Lambda simulation on SQLite (the main job, no server)
-#   make bench    benchmarks (fast path vs peers, contention, storm, scaling) + plots
+#   make bench    benchmarks (fast path vs peers, TTL getters, contention, storm, scaling) + plots
 #   make install PREFIX=/usr/local   header + pkg-config + CMake package
 #   make matrix   the flags (mk/flags.mk) and the test matrix (mk/matrix.conf)
 # CC is the default compiler everywhere (gcc unless given: make test CC=clang);

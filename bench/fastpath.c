@@ -11,12 +11,25 @@
  * the plain global load, which is the limit: what remains of a variant's cost
  * above it is the price of the lazy-init check.
  *
+ * bench/run.sh builds it with -falign-functions=64 -falign-jumps=64
+ * -falign-loops=64: at one cycle a get, a loop that straddles a 64-byte
+ * fetch block takes two (0.6 instead of 0.3 ns), and without those flags
+ * whether one does depends on what else the program holds -- memo.h 0.2's
+ * larger slow path moved the plain load's loop across one; aligning the
+ * functions alone moved GLib's across instead.  With the three flags every
+ * loop here sits in one block (bench/run.sh's disassembly marks any that
+ * does not).
+ *
  * Usage:
  *   fastpath [N [RUNS]]    time every variant, N gets per run (default 100M),
  *                          RUNS runs each (default 5), round-robin across
  *                          variants; prints median/min/max ns per get
  *   fastpath --one NAME N  run only variant NAME for N gets, print nothing
  *                          (for valgrind --tool=callgrind instruction counts)
+ *   fastpath --step NAME R warm up, then R times: raise(SIGSTOP) around
+ *                          run(1) and around run(2) of variant NAME (marks
+ *                          for bench/stepcount, which counts the instructions
+ *                          between them natively, the vDSO included)
  *   fastpath --list        print the variant names, one a line
  *   fastpath --describe    print "name<TAB>description", one variant a line
  *
@@ -26,11 +39,24 @@
  *
  * Built with -DHAVE_GLIB (and glib-2.0's pkg-config flags), it also measures
  * GLib's g_once_init_enter/g_once_init_leave (variant glib_once).
+ *
+ * TTL getters (memo.h >= 0.2, which defines MEMO_TTL_NOW_NS): a READY value of
+ * a cell with .ttl_ms = 60000 -- memo_get and MEMOIZE with a pointer T on the
+ * default clock (CLOCK_MONOTONIC_COARSE), the same two with the clock forced
+ * to CLOCK_MONOTONIC on every get (bench/fastpath_ttl_mono.c, a second
+ * translation unit built with -D'MEMO_TTL_NOW_NS()=bench_mono_ns()', linked
+ * into this program), and, as references, one clock_gettime of each clock in
+ * the same loop.  These variants take 5..40 ns a get, so a timed run does
+ * N/10 of them (ns per get is still per get).  The TTL values may expire
+ * during a long run (60 s): the next get rebuilds once, not counted apart.
+ * Built against a memo.h without TTL (0.1, e.g. to compare instruction
+ * counts with an older header) they are left out, and so is the second unit.
  */
 #define _GNU_SOURCE /* RUSAGE_THREAD etc.; memo.h needs POSIX */
 #include "memo.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,25 +251,90 @@ static NOINLINE void run_glib_once(uint64_t n)
 }
 #endif
 
+/* --- 10. TTL getters (memo.h >= 0.2) -------------------------------------- */
+#ifdef MEMO_TTL_NOW_NS
+#define BENCH_TTL 1
+#include "fastpath_ttl_mono.h"
+
+/* memo_get on a TTL cell: its slot_ stays NULL, so the inlined fast path
+ * falls to memo_i_get_slow_, which loads the value and compares the expiry
+ * with MEMO_TTL_NOW_NS() -- here the default, CLOCK_MONOTONIC_COARSE. */
+static memo_t ttl_cell = MEMO_INIT(cell_ctor, NULL, NULL, .ttl_ms = 60000);
+
+static NOINLINE void run_ttl_memo_get(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        void *v;
+        if (memo_get(&ttl_cell, &v) == 0)
+            sink = v;
+        BARRIER();
+    }
+}
+
+/* MEMOIZE, pointer T, on a TTL cell (default clock). */
+MEMOIZE(static, get_ttl_obj, struct obj *, make_obj, NULL, .ttl_ms = 60000);
+
+static NOINLINE void run_ttl_memoize_ptr(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct obj *p;
+        if (get_ttl_obj(&p) == 0)
+            sink = p;
+        BARRIER();
+    }
+}
+
+/* References: one clock_gettime per iteration of the same loop, the
+ * nanoseconds to the sink. */
+static NOINLINE void run_clock_coarse(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        sink = (void *)(uintptr_t)ts.tv_nsec;
+        BARRIER();
+    }
+}
+
+static NOINLINE void run_clock_mono(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sink = (void *)(uintptr_t)ts.tv_nsec;
+        BARRIER();
+    }
+}
+#endif
+
 /* ------------------------------------------------------------------------- */
 
 typedef struct variant {
     const char *name;
     const char *what;
     void (*run)(uint64_t n);
+    unsigned div; /* a timed run does N / div gets */
 } variant_t;
 
 static const variant_t variants[] = {
-    { "plain", "plain global load (the limit)", run_plain },
-    { "seed", "seed: if (x) return x; (racy)", run_seed },
-    { "memoize_ptr", "memo MEMOIZE, pointer T", run_memoize_ptr },
-    { "memo_get", "memo memo_get(&cell, &v)", run_memo_get },
-    { "memoize_struct", "memo MEMOIZE, 16-byte struct T", run_memoize_struct },
-    { "pthread_once", "pthread_once + global", run_pthread_once },
-    { "call_once", "C11 call_once + global", run_call_once },
-    { "mutex", "pthread_mutex lock/check/unlock", run_mutex },
+    { "plain", "plain global load (the limit)", run_plain, 1 },
+    { "seed", "seed: if (x) return x; (racy)", run_seed, 1 },
+    { "memoize_ptr", "memo MEMOIZE, pointer T", run_memoize_ptr, 1 },
+    { "memo_get", "memo memo_get(&cell, &v)", run_memo_get, 1 },
+    { "memoize_struct", "memo MEMOIZE, 16-byte struct T", run_memoize_struct, 1 },
+    { "pthread_once", "pthread_once + global", run_pthread_once, 1 },
+    { "call_once", "C11 call_once + global", run_call_once, 1 },
+    { "mutex", "pthread_mutex lock/check/unlock", run_mutex, 1 },
 #ifdef HAVE_GLIB
-    { "glib_once", "GLib g_once_init_enter/leave", run_glib_once },
+    { "glib_once", "GLib g_once_init_enter/leave", run_glib_once, 1 },
+#endif
+#ifdef BENCH_TTL
+    { "ttl_memo_get", "memo memo_get, TTL, COARSE clock", run_ttl_memo_get, 10 },
+    { "ttl_memoize_ptr", "memo MEMOIZE ptr, TTL, COARSE clock", run_ttl_memoize_ptr, 10 },
+    { "ttl_mono_memo_get", "memo memo_get, TTL, MONOTONIC/get", run_ttl_mono_memo_get, 10 },
+    { "ttl_mono_memoize_ptr", "memo MEMOIZE ptr, TTL, MONOTONIC/get", run_ttl_mono_memoize_ptr, 10 },
+    { "clock_coarse", "clock_gettime(MONOTONIC_COARSE)", run_clock_coarse, 10 },
+    { "clock_mono", "clock_gettime(MONOTONIC)", run_clock_mono, 10 },
 #endif
 };
 #define NVAR (sizeof variants / sizeof variants[0])
@@ -261,6 +352,20 @@ static void warm_all(void)
         fprintf(stderr, "fastpath: memo getter failed\n");
         exit(1);
     }
+#ifdef BENCH_TTL
+    void *v;
+    if (memo_get(&ttl_cell, &v) || get_ttl_obj(&p) || ttl_mono_warm()) {
+        fprintf(stderr, "fastpath: memo TTL getter failed\n");
+        exit(1);
+    }
+#endif
+}
+
+/* Gets per timed run of variant v. */
+static uint64_t gets_of(size_t v, uint64_t n)
+{
+    uint64_t m = variants[v].div > 1 ? n / variants[v].div : n;
+    return m ? m : 1;
 }
 
 int main(int argc, char **argv)
@@ -285,6 +390,30 @@ int main(int argc, char **argv)
             if (strcmp(variants[v].name, argv[2]) == 0) {
                 warm_all();
                 variants[v].run(n);
+                return 0;
+            }
+        }
+        fprintf(stderr, "fastpath: unknown variant '%s' (see --list)\n", argv[2]);
+        return 2;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--step") == 0) {
+        if (argc != 4) {
+            fprintf(stderr, "usage: fastpath --step VARIANT R\n");
+            return 2;
+        }
+        uint64_t r = bench_parse_u64("fastpath", argv[3], "R");
+        for (size_t v = 0; v < NVAR; v++) {
+            if (strcmp(variants[v].name, argv[2]) == 0) {
+                warm_all();
+                variants[v].run(1000); /* caches, predictors, lazy binding */
+                for (uint64_t i = 0; i < r; i++) {
+                    raise(SIGSTOP);
+                    variants[v].run(1);
+                    raise(SIGSTOP);
+                    raise(SIGSTOP);
+                    variants[v].run(2);
+                    raise(SIGSTOP);
+                }
                 return 0;
             }
         }
@@ -316,20 +445,27 @@ int main(int argc, char **argv)
            "           variant interleaved round-robin; CLOCK_MONOTONIC around the loop;\n"
            "           ratio = median / median of the plain global load (same run)\n",
            (unsigned long long)n, runs);
+#ifdef BENCH_TTL
+    printf("ttl      : TTL getters and clock_gettime references: %llu gets per run\n",
+           (unsigned long long)(n / 10 ? n / 10 : 1));
+#endif
 
     warm_all();
+    uint64_t start = mt_now_ns();
     for (size_t v = 0; v < NVAR; v++) /* warm-up: caches, frequency */
-        variants[v].run(n / 20 + 1);
+        variants[v].run(gets_of(v, n) / 20 + 1);
 
     static double ns[NVAR][101];
     for (int r = 0; r < runs; r++) {
         for (size_t v = 0; v < NVAR; v++) {
+            uint64_t m = gets_of(v, n);
             uint64_t t0 = mt_now_ns();
-            variants[v].run(n);
+            variants[v].run(m);
             uint64_t t1 = mt_now_ns();
-            ns[v][r] = (double)(t1 - t0) / (double)n;
+            ns[v][r] = (double)(t1 - t0) / (double)m;
         }
     }
+    double secs = (double)(mt_now_ns() - start) / 1e9;
 
     double med[NVAR];
     for (size_t v = 0; v < NVAR; v++) {
@@ -367,5 +503,15 @@ int main(int argc, char **argv)
     memo_stats_t a = memo_stats(&get_obj_memo), b = memo_stats(&cell), c = memo_stats(&get_span_memo);
     printf("\nmemo constructions during the run: MEMOIZE ptr %u, memo_get %u, MEMOIZE struct %u"
            " (1 each expected)\n", a.attempts, b.attempts, c.attempts);
+#ifdef BENCH_TTL
+    /* A TTL value is rebuilt once after each 60 s it has lived. */
+    unsigned mg, mm;
+    ttl_mono_attempts(&mg, &mm);
+    printf("memo TTL constructions (run %.0f s, 1 + one per 60 s expected): memo_get %u, MEMOIZE %u,"
+           " MONOTONIC memo_get %u, MONOTONIC MEMOIZE %u\n", secs, memo_stats(&ttl_cell).attempts,
+           memo_stats(&get_ttl_obj_memo).attempts, mg, mm);
+#else
+    (void)secs;
+#endif
     return 0;
 }
