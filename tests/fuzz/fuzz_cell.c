@@ -1964,6 +1964,10 @@ static void fz_life_predict(const fz_rec_t *r, fz_lexp_t *x)
         }
         break;
     case LF_RESET:
+        /* Of a READY cell that kept its stale value through failed refreshes,
+         * memo resets the value but not failures_in_row: the next failure's
+         * window goes on doubling (as memo.h 0.2.0 does; reported, see the
+         * commit that added this) */
         if (t->phase == TP_READY && !t->val->held)
             x->disp = t->val;
         if (t->phase == TP_FAILED) { /* forgets the failure and its window */
@@ -3281,6 +3285,7 @@ static struct {
     fz_value_t *made[16];
     int nmade;
     void *dlog[64];
+    int dforget[64]; /* that disposal was .forget */
     int nd;
     memo_lease_t lc, l2;   /* the child's own leases */
     fz_value_t *lcv, *l2v;
@@ -3326,7 +3331,16 @@ static void fz_child_dtor(void *arg, void *p)
     (void)arg;
     if (CH.nd >= 64)
         fz_child_fail("too many destructions");
+    CH.dforget[CH.nd] = 0;
     CH.dlog[CH.nd++] = p;
+}
+
+/* a value memo_forget_all detached in the parent under a lease: its last
+ * release in the child forgets it too */
+static void fz_child_forget(void *arg, void *p)
+{
+    fz_child_dtor(arg, p);
+    CH.dforget[CH.nd - 1] = 1;
 }
 
 /* Leases on v in the child: the workers' (copied) and its own. */
@@ -3360,6 +3374,10 @@ static void fz_child_release(const char *what, memo_lease_t *l, fz_value_t **pv,
     *pv = NULL;
     int nd = CH.nd, e = memo_release(l);
     fz_child_expect(what, e, 0, CH.nmade, 0, nd, fz_child_leases(v) == 0 && v != cur ? v : NULL);
+    if (CH.nd > nd && CH.dforget[nd] != v->doom_forget)
+        fz_child_fail("%s ran the %s; memo_forget_all detached %p in the parent %s", what,
+                      CH.dforget[nd] ? ".forget" : "destructor", (void *)v,
+                      v->doom_forget ? "(forget it)" : "? no (destroy it)");
 }
 
 static void fz_child(int op)
@@ -3380,6 +3398,8 @@ static void fz_child(int op)
     pthread_mutex_init(&H.mu, NULL); /* the dispatcher held it at the fork; unused here */
     H.cell.ctor = fz_child_ctor;
     H.cell.dtor = fz_child_dtor;
+    if (H.cell.forget)
+        H.cell.forget = fz_child_forget;
     memset(&CH, 0, sizeof CH);
     fz_child_op = op & 7;
 
