@@ -96,10 +96,20 @@
  *     blocks, leases held at the fork are valid -- and _exits with its
  *     verdict; the parent waits (bounded) and goes on unchanged (fz_child).
  *
+ * The lifetime ops (header byte 2 bit 7; older inputs never set it) turn op
+ * slots 1 and 10 into K_LIFE: operations on two TTL cells (.ttl_ms with
+ * MEMO_REFRESH_BLOCK; MEMO_REFRESH_STALE with .max_stale_ms; both with a
+ * retry_min_ms backoff) driven by a second fake clock (MEMO_TTL_NOW_NS),
+ * steps of both clocks, and memo_shutdown / memo_forget_all over every cell
+ * of the harness (the main cell then has a .forget, as the MEMOIZE in-place
+ * cell and the TTL cells do).  Sequential, predicted exactly by the model
+ * TM (and M for the sweeps): see "lifetimes" below (fz_life_predict).
+ *
  * INPUT FORMAT (bytes)
  *   0  workers: 2 + b % 3
  *   1  retry_min_ms: {0, 0, 0, 1, 10, 100, 1000, 50}[b & 7]; bit 7: extended ops
- *   2  retry_max_ms: {0, min/2, min, 2min, 8min, 3min, UINT32_MAX, 100000}[b & 7]
+ *   2  retry_max_ms: {0, min/2, min, 2min, 8min, 3min, UINT32_MAX, 100000}[b & 7];
+ *      bit 7: the lifetime ops
  *   then steps of 3 bytes: OP ARG CTOR
  *   OP   bits 0-3 kind (fz_kind_of; 14 acquire, 15 release: no-ops before
  *        leases existed, so older inputs keep their meaning), bits 4-5
@@ -127,6 +137,14 @@
  *        bit 7 detach by invalidate_lease; fork bits 0-2 the child's first
  *        call (get, get_timed(0), get_timed(LONG_MAX), acquire, reset, peek,
  *        invalidate, release a held lease)
+ *   lifetime ops' ARG: bits 0-2 {ttl-get, ttl-peek, ttl-acquire, ttl-release,
+ *        ttl-reset, ttl-invalidate_lease, ttl-step, sweep}, bit 3 the STALE
+ *        TTL cell, bits 4-7 per sub-op (see "lifetimes"); an armed lifetime
+ *        step arms its TTL cell's next constructor call instead of the main
+ *        cell's.  Header, with the lifetime bit: byte 2 bits 3-4 ttl_ms
+ *        {100, 1000, 1, 60000}, bits 5-6 max_stale_ms {none, ttl/2, 3 ttl, 1};
+ *        byte 1 bits 3-4 the TTL cells' retry_min_ms {10, 50, 1, 1000}, bits
+ *        5-6 retry_max_ms {none, 4 min, min, 100000}
  *   CTOR bits 0-2 outcome {ok, ok, ok, ok, fail, fail, no value, pthread_exit},
  *        bits 3-4 error {ECONNREFUSED, EIO, -7, 4242}, bit 5 gated (block
  *        until an OPEN step), bit 6 probe (the constructor, and its value's
@@ -150,6 +168,13 @@
 #define FZ_CLOCK_BASE 1000000000000ull
 static _Atomic uint64_t fz_now_ns = FZ_CLOCK_BASE;
 #define MEMO_NOW_NS() atomic_load(&fz_now_ns)
+/* The fake clock of TTL cells (expiry, max_stale): moved by the dispatcher
+ * only, with the lifetime ops (header byte 2 bit 7) -- by ADVANCE and TTL
+ * steps, which move both clocks by the same amount; its base differs from
+ * MEMO_NOW_NS's, so that a TTL time compared with a backoff time shows. */
+#define FZ_TTL_BASE 7000000000333ull
+static _Atomic uint64_t fz_ttl_ns = FZ_TTL_BASE;
+#define MEMO_TTL_NOW_NS() atomic_load(&fz_ttl_ns)
 #include "memo.h"
 
 #include <errno.h>
@@ -189,7 +214,9 @@ enum {
     K_ACQUIRE, K_RELEASE, /* op slots 14 and 15 */
     K_NOP,                /* an acquire with every slot of its worker held */
     /* the extended op set (header byte 1, bit 7): op slots 1, 2, 8, 10, 12 */
-    K_GET_THUGE, K_INPLACE, K_INVAL_LEASE, K_CYCLES, K_FORK
+    K_GET_THUGE, K_INPLACE, K_INVAL_LEASE, K_CYCLES, K_FORK,
+    /* the lifetime ops (header byte 2, bit 7): op slots 1 and 10 */
+    K_LIFE
 };
 static const uint8_t fz_kind_of[16] = {
     K_GET, K_GET, K_GET, K_GET_T0, K_GET_TSHORT, K_PEEK, K_RESET, K_INVALIDATE,
@@ -202,16 +229,17 @@ static const uint8_t fz_kind_of_x[16] = {
     K_INVAL_LEASE, K_ADVANCE, K_CYCLES, K_OPEN, K_FORK, K_BADARGS, K_ACQUIRE, K_RELEASE
 };
 #define HDR_XOPS 0x80 /* header byte 1: the extended op set */
+#define HDR_LIFE 0x80 /* header byte 2: the lifetime ops (TTL cells, shutdown, forget_all) */
 static const char *const fz_kind_name[] = {
     "get", "get_timed(0)", "get_timed(short)", "peek", "reset", "invalidate", "bad-args",
     "advance", "open", "acquire", "release", "acquire(no free slot)",
-    "get_timed(huge)", "in-place", "invalidate_lease", "lease-cycles", "fork"
+    "get_timed(huge)", "in-place", "invalidate_lease", "lease-cycles", "fork", "lifetime"
 };
 #define OP_BURST 0x40
 #define OP_ARM 0x80
 #define IS_WORKER_KIND(k) ((k) <= K_BADARGS || (k) == K_ACQUIRE || (k) == K_RELEASE || (k) == K_GET_THUGE || \
-                           (k) == K_INPLACE || (k) == K_INVAL_LEASE || (k) == K_CYCLES)
-#define IS_BURST_KIND(k) (IS_WORKER_KIND(k) && (k) != K_CYCLES)
+                           (k) == K_INPLACE || (k) == K_INVAL_LEASE || (k) == K_CYCLES || (k) == K_LIFE)
+#define IS_BURST_KIND(k) (IS_WORKER_KIND(k) && (k) != K_CYCLES && (k) != K_LIFE)
 #define IS_GETLIKE(k) ((k) == K_GET || (k) == K_GET_T0 || (k) == K_GET_TSHORT || (k) == K_GET_THUGE)
 #define IS_WAITER(k) ((k) == K_GET || (k) == K_GET_THUGE || (k) == K_ACQUIRE)
 #define IS_CTORLIKE(k) (IS_GETLIKE(k) || (k) == K_ACQUIRE)
@@ -219,6 +247,19 @@ static const char *const fz_kind_name[] = {
 #define REL_COPY 0x04            /* release ARG: the slot's stale copy */
 #define REL_MISUSE 0x18          /* release ARG: both bits: misuse variant */
 enum { LM_SLOT, LM_COPY, LM_MISUSE }; /* what a release step releases */
+/* lifetime op (K_LIFE) ARG bits 0-2; LF_NOP: an acquire with no free slot;
+ * LF_HELPER: the helper thread's probes inside a TTL constructor */
+enum { LF_GET, LF_PEEK, LF_ACQ, LF_REL, LF_RESET, LF_ILEASE, LF_STEP, LF_SWEEP, LF_NOP, LF_HELPER };
+static const char *const fz_lf_name[] = { "ttl-get", "ttl-peek", "ttl-acquire", "ttl-release", "ttl-reset",
+                                          "ttl-invalidate_lease", "ttl-step", "sweep", "ttl-acquire(no slot)",
+                                          "helper" };
+#define LF_CELL 0x08     /* ARG: the STALE TTL cell (else the BLOCK one) */
+#define LF_T0 0x10       /* get: memo_get_timed(0) instead of memo_get */
+#define LF_FORGET 0x10   /* sweep: memo_forget_all (else memo_shutdown) */
+#define LF_TWICE 0x20    /* sweep: call it twice (the second finds nothing) */
+/* cells in a sweep's log */
+enum { SW_MAIN, SW_BLK, SW_TTL0, SW_TTL1, SW_VBL };
+static const char *const fz_sw_name[] = { "main", "MEMOIZE(struct)", "ttl-BLOCK", "ttl-STALE", "MEMOIZE_VALUE" };
 
 enum { OUT_SUCCESS, OUT_FAIL, OUT_NOVALUE, OUT_EXIT, OUT_CANCEL };
 static const char *const fz_out_name[] = { "success", "fail", "no-value", "pthread_exit", "cancelled" };
@@ -285,10 +326,13 @@ typedef struct fz_value {
     int held;          /* leases the harness holds on it (H.mu) */
     int releasing;     /* memo_release calls on it in flight (H.mu) */
     int mark;          /* scratch for fz_check_quiescent */
+    int forgot;        /* it went by .forget (memo_forget_all), not the destructor */
+    int doom_forget;   /* detached by memo_forget_all while leased: its last release forgets it */
 } fz_value_t;
 
 enum { EV_BEGIN, EV_END, EV_DTOR };
 #define DT_DEFERRED 1 /* EV_DTOR out: run by a release or acquire, outside BUSY */
+#define DT_FORGET 2   /* EV_DTOR out: .forget, not the destructor (memo_forget_all) */
 typedef struct fz_event {
     uint8_t kind, out;
     int worker;        /* -1: the dispatcher */
@@ -321,6 +365,20 @@ typedef struct fz_rec { /* one operation, as a worker ran it */
     int deferred_ctx;     /* lease-cycles: inside a memo_release (a destructor is deferred) */
     int ip_nctor, ip_ndtor; /* in-place: constructor / destructor calls of the op */
     uint64_t ip_val, ip_made, ip_dtor_val; /* serial returned (last get), made, destroyed */
+    int ip_nforget;       /* in-place: .forget calls (memo_forget_all) */
+    int forgot;           /* main cell: how many of the ndtor disposals were .forget */
+    /* lifetime ops (K_LIFE): the TTL cells, memo_shutdown, memo_forget_all */
+    int lf_op, lf_cell, lf_slot; /* LF_*, TTL cell, lease slot */
+    struct fz_tval *lf_lease_v;  /* release, invalidate_lease: the value the slot held */
+    int t_nctor, t_ctor_out, t_ctor_err; /* TTL constructor calls of the op */
+    struct fz_tval *t_ctor_val;
+    int t_ndisp;                 /* TTL destructor / .forget calls of the op */
+    struct fz_tval *t_disp_val;
+    int t_disp_forget;
+    int hl_slot;                 /* the helper's lease taken inside the constructor, -1 none */
+    int sw_err2;                 /* the second sweep of a "twice" sweep */
+    int sw_n, sw_n1;             /* sweep: disposals logged (sw_n1: by the first call) */
+    struct { int cell; void *v; int forget; } sw[8];
 } fz_rec_t;
 
 typedef struct fz_slot { /* one lease a worker can hold */
@@ -369,7 +427,9 @@ static struct {
     int real_waits;
     int in_burst;         /* fz_prepare: no copy releases inside a burst */
     int xops;             /* the extended op set */
+    int life;             /* the lifetime ops */
     int forks;            /* fork steps run in this input */
+    uint32_t n_forgot;    /* main cell: values that went by .forget */
 } H;
 
 enum { PH_EMPTY, PH_READY, PH_FAILED, PH_BUSY };
@@ -387,6 +447,10 @@ static struct { /* the reference model */
     uint32_t gate_begin;
     int blocked[FZ_MAX_WORKERS]; /* op kind a worker is blocked in, -1 none */
     uint64_t ipcur[2];  /* the serial each in-place cell holds, 0 = empty */
+    /* registration order (memo's program-wide registry, newest first in a
+     * sweep): the rank of the registration of the value each cell holds;
+     * values registered in one window (burst, gate) share a rank */
+    uint64_t tick, rank, iprank[2];
 } M;
 
 static _Thread_local fz_rec_t *fz_cur;
@@ -394,22 +458,36 @@ static atomic_int fz_burst_arrived; /* the burst's spin barrier */
 
 static uint64_t fz_now(void) { return atomic_load(&fz_now_ns); }
 
-static int fz_kind(uint8_t op) { return (H.xops ? fz_kind_of_x : fz_kind_of)[op & 15]; }
+static int fz_kind(uint8_t op)
+{
+    if (H.life && ((op & 15) == 1 || (op & 15) == 10))
+        return K_LIFE;
+    return (H.xops ? fz_kind_of_x : fz_kind_of)[op & 15];
+}
 
 static void fz_lock(void) { pthread_mutex_lock(&H.mu); }
 static void fz_unlock(void) { pthread_mutex_unlock(&H.mu); }
 
 /* --- diagnostics ------------------------------------------------------------ */
 
+static void fz_dump_ttl(void); /* with the TTL cells */
+
 static void fz_dump(void)
 {
-    fprintf(stderr, "--- schedule: %d workers, retry_min_ms %u, retry_max_ms %u%s\n", H.nw,
-            H.cell.retry_min_ms, H.cell.retry_max_ms, H.xops ? ", extended ops" : "");
+    fprintf(stderr, "--- schedule: %d workers, retry_min_ms %u, retry_max_ms %u%s%s\n", H.nw,
+            H.cell.retry_min_ms, H.cell.retry_max_ms, H.xops ? ", extended ops" : "", H.life ? ", lifetime ops" : "");
     for (size_t i = 0; i < H.nsteps; i++) {
         const uint8_t *s = H.prog + FZ_HEADER + i * FZ_STEP;
         int k = fz_kind(s[0]);
-        fprintf(stderr, "%s%3zu %-24s w%d arg %3u", (int)i == H.cur_step ? ">" : " ", i,
-                fz_kind_name[k], ((s[0] >> 4) & 3) % H.nw, s[1]);
+        char nm[48];
+        if (k == K_LIFE)
+            snprintf(nm, sizeof nm, "%s%s", fz_lf_name[s[1] & 7],
+                     (s[1] & 7) == LF_SWEEP ? (s[1] & LF_FORGET ? "(forget_all)" : "(shutdown)")
+                     : (s[1] & 7) == LF_STEP ? "" : s[1] & LF_CELL ? "(STALE)" : "(BLOCK)");
+        else
+            snprintf(nm, sizeof nm, "%s", fz_kind_name[k]);
+        fprintf(stderr, "%s%3zu %-24s w%d arg %3u", (int)i == H.cur_step ? ">" : " ", i, nm,
+                ((s[0] >> 4) & 3) % H.nw, s[1]);
         if (s[0] & OP_BURST)
             fprintf(stderr, " burst");
         if (s[0] & OP_ARM)
@@ -450,6 +528,8 @@ static void fz_dump(void)
             fprintf(stderr, " %p(held %d, releasing %d)", (void *)H.made[i], H.made[i]->held,
                     H.made[i]->releasing);
     fprintf(stderr, "\n");
+    if (H.life)
+        fz_dump_ttl();
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -467,7 +547,10 @@ static void fz_violation(const char *fmt, ...)
     abort();
 }
 
-static const char *fz_opname(const fz_rec_t *r) { return fz_kind_name[r->kind]; }
+static const char *fz_opname(const fz_rec_t *r)
+{
+    return r->kind == K_LIFE ? fz_lf_name[r->lf_op] : fz_kind_name[r->kind];
+}
 
 /* FUZZ_TRACE=1 in the environment: one line per operation on stderr. */
 static int fz_tracing = -1;
@@ -477,14 +560,18 @@ static void fz_trace(const char *how, const fz_rec_t *r)
         fz_tracing = getenv("FUZZ_TRACE") != NULL;
     if (!fz_tracing)
         return;
-    fprintf(stderr, "  step %3d w%d %-16s %-10s err %-5d val %-14p ctor %d%s%s dtor %d%s", r->step, r->worker,
-            fz_kind_name[r->kind], how, r->err, r->val, r->nctor, r->nctor ? "/" : "",
+    fprintf(stderr, "  step %3d w%d %-20s %-10s err %-5d val %-14p ctor %d%s%s dtor %d%s", r->step, r->worker,
+            fz_opname(r), how, r->err, r->val, r->nctor, r->nctor ? "/" : "",
             r->nctor ? fz_out_name[r->ctor_out] : "", r->ndtor, r->died ? " died" : "");
     if (r->kind == K_ACQUIRE || r->kind == K_RELEASE)
         fprintf(stderr, " slot %d%s%s", r->slot, r->lease_mode == LM_COPY ? " (stale copy)" : "",
                 r->lease_mode == LM_MISUSE ? " (misuse)" : "");
     if (r->ndtor)
         fprintf(stderr, " destroyed %p", (void *)r->dtor_val);
+    if (r->kind == K_LIFE)
+        fprintf(stderr, " [cell %d slot %d: ttl ctor %d%s%s ttl disposals %d%s, sweep %d]", r->lf_cell, r->lf_slot,
+                r->t_nctor, r->t_nctor ? "/" : "", r->t_nctor ? fz_out_name[r->t_ctor_out] : "", r->t_ndisp,
+                r->t_disp_forget ? " (forget)" : "", r->sw_n);
     fprintf(stderr, "\n");
 }
 
@@ -693,45 +780,79 @@ static int fz_ctor(void *arg, void **out)
     return err;
 }
 
-/* In the cell (BUSY, run by reset or invalidate) or deferred: run by the
- * memo_release that gave back the last lease of a detached value, or by a
- * memo_acquire giving back a pin it took on a value detached meanwhile. */
-static void fz_dtor(void *arg, void *p)
+/* A sweep (memo_shutdown, memo_forget_all) logs each disposal it runs, in
+ * order (H.mu held). */
+static int fz_in_sweep(const fz_rec_t *r) { return r->kind == K_LIFE && r->lf_op == LF_SWEEP; }
+static void fz_sw_log(fz_rec_t *r, int cell, void *v, int forget)
+{
+    if (!fz_in_sweep(r))
+        return;
+    if (r->sw_n >= 8)
+        fz_violation("a sweep ran more than 8 disposals (the harness has 4 cells that can)");
+    r->sw[r->sw_n].cell = cell;
+    r->sw[r->sw_n].v = v;
+    r->sw[r->sw_n].forget = forget;
+    r->sw_n++;
+}
+
+/* In the cell (BUSY, run by reset, invalidate or a sweep) or deferred: run by
+ * the memo_release that gave back the last lease of a detached value, or by
+ * a memo_acquire giving back a pin it took on a value detached meanwhile.
+ * forgot: memo ran .forget instead (memo_forget_all, or the last release of
+ * a value it detached under a lease). */
+static void fz_dispose(void *arg, void *p, int forgot)
 {
     fz_rec_t *r = fz_cur;
     fz_value_t *v = (fz_value_t *)p;
     int deferred = r->kind == K_RELEASE || r->kind == K_ACQUIRE || r->deferred_ctx;
+    const char *what = forgot ? ".forget" : "destructor";
     fz_lock();
     if (arg != (void *)&H)
-        fz_violation("the destructor got arg %p, not the cell's", arg);
+        fz_violation("the %s got arg %p, not the cell's", what, arg);
     if (!fz_is_made(v))
-        fz_violation("the destructor got %p, a value no constructor made", p);
+        fz_violation("the %s got %p, a value no constructor made", what, p);
     if (v->dead)
-        fz_violation("value %p destroyed twice", p);
+        fz_violation("value %p destroyed twice (now by its %s)", p, what);
     if (v->held)
-        fz_violation("value %p destroyed (by %s) while %d lease(s) on it are held", p, fz_opname(r), v->held);
+        fz_violation("value %p %s (by %s) while %d lease(s) on it are held", p,
+                     forgot ? "forgotten" : "destroyed", fz_opname(r), v->held);
     if (r->kind == K_RELEASE && (r->lease_mode != LM_SLOT || r->lease_val != v))
         fz_violation("memo_release of %s destroyed %p, not the value of that lease",
                      r->lease_mode == LM_SLOT && r->lease_val ? "a lease on another value" : "a lease not held", p);
+    if (r->kind == K_LIFE && !fz_in_sweep(r))
+        fz_violation("%s on a TTL cell ran the main cell's %s on %p", fz_lf_name[r->lf_op], what, p);
+    /* .forget exactly where memo_forget_all asked for it: in its sweep, or
+     * at the last release of a value it detached under a lease */
+    int want_forget = fz_in_sweep(r) ? (r->arg & LF_FORGET) != 0 : deferred && v->doom_forget;
+    if (forgot != want_forget)
+        fz_violation("%s ran the %s on %p; memo_forget_all%s asked for the %s", fz_opname(r), what, p,
+                     v->doom_forget ? " (which detached it under a lease)" : "",
+                     want_forget ? ".forget" : "destructor");
     if (!deferred) {
         if (H.in_owner)
-            fz_violation("a destructor started while another constructor or destructor runs (two owners)");
+            fz_violation("a %s started while another constructor or destructor runs (two owners)", what);
         H.in_owner = 1;
     }
     v->dead = 1;
-    v->death = fz_log(EV_DTOR, deferred ? DT_DEFERRED : 0, r->worker, 0, v);
+    v->forgot = forgot;
+    v->death = fz_log(EV_DTOR, (deferred ? DT_DEFERRED : 0) | (forgot ? DT_FORGET : 0), r->worker, 0, v);
     H.live--;
     fz_value_t *u = NULL;
     if (!deferred && fz_unleased(v, &u) > fz_acquires_in_flight(r->worker))
         fz_violation("%s destroyed %p while value %p is neither destroyed nor leased", fz_opname(r), p, (void *)u);
-    H.n_dtor++;
+    if (forgot)
+        H.n_forgot++;
+    else
+        H.n_dtor++;
     if (r->ndtor++ && r->kind != K_ACQUIRE && r->kind != K_CYCLES)
         fz_violation("one %s call ran the destructor twice", fz_opname(r));
+    r->forgot += forgot;
     r->dtor_val = v;
+    fz_sw_log(r, SW_MAIN, v, forgot);
     int probe = v->probe && !deferred;
     fz_unlock();
     if (probe)
-        fz_probe("destructor");
+        fz_probe(forgot ? ".forget" : "destructor");
     if (deferred) { /* outside BUSY: a probe's get would build a new value */
         void *x = NULL;
         if (memo_peek(&H.cell, &x) == 0 && x == p)
@@ -742,6 +863,9 @@ static void fz_dtor(void *arg, void *p)
     H.in_owner = 0;
     fz_unlock();
 }
+
+static void fz_dtor(void *arg, void *p) { fz_dispose(arg, p, 0); }
+static void fz_forget(void *arg, void *p) { fz_dispose(arg, p, 1); }
 
 /* --- workers ------------------------------------------------------------------ */
 
@@ -862,6 +986,7 @@ static struct {
     _Atomic uint64_t cur[2];       /* IP_BLK: the serial its constructor/destructor say it holds */
     _Atomic int owner[2];          /* a constructor or destructor of the cell runs */
     _Atomic uint64_t ndtor;        /* IP_BLK destructor calls */
+    _Atomic uint64_t nforgot;      /* IP_BLK .forget calls (memo_forget_all) */
 } IP;
 static const char *const fz_ip_name[2] = { "MEMOIZE(struct)", "MEMOIZE_VALUE" };
 
@@ -912,6 +1037,42 @@ static void fz_blk_dtor(fz_blk_t v)
     fz_cur->ip_ndtor++;
     fz_cur->ip_dtor_val = v.w[0];
     atomic_store(&IP.owner[IP_BLK], 0);
+    if (fz_in_sweep(fz_cur)) {
+        fz_lock();
+        if (fz_cur->arg & LF_FORGET)
+            fz_violation("memo_forget_all ran the destructor of the %s cell", fz_ip_name[IP_BLK]);
+        fz_sw_log(fz_cur, SW_BLK, NULL, 0);
+        fz_unlock();
+    }
+}
+
+/* .forget of the MEMOIZE cell (memo_forget_all only): gets the in-place
+ * words of the value */
+static void fz_blk_forget(void *arg, void *p)
+{
+    _Atomic(uintptr_t) *w = (_Atomic(uintptr_t) *)p;
+    (void)arg;
+    if (!fz_in_sweep(fz_cur) || !(fz_cur->arg & LF_FORGET))
+        fz_violation("the %s cell's .forget ran outside memo_forget_all (%s)", fz_ip_name[IP_BLK],
+                     fz_opname(fz_cur));
+    if (atomic_exchange(&IP.owner[IP_BLK], 1))
+        fz_violation("%s: .forget runs with a constructor or destructor", fz_ip_name[IP_BLK]);
+    uint64_t s0 = (uint64_t)atomic_load(&w[0]);
+    for (int i = 1; i < FZ_IP_WORDS; i++)
+        if ((uint64_t)atomic_load(&w[i]) != s0)
+            fz_violation("%s: .forget got a torn value", fz_ip_name[IP_BLK]);
+    if (s0 == 0 || s0 != atomic_load(&IP.cur[IP_BLK]))
+        fz_violation("%s: .forget got serial %llu, the cell holds %llu", fz_ip_name[IP_BLK], (unsigned long long)s0,
+                     (unsigned long long)atomic_load(&IP.cur[IP_BLK]));
+    atomic_store(&IP.cur[IP_BLK], 0);
+    fz_ip_max(&IP.dead_upto[IP_BLK], s0);
+    atomic_fetch_add(&IP.nforgot, 1);
+    fz_cur->ip_nforget++;
+    fz_cur->ip_dtor_val = s0;
+    atomic_store(&IP.owner[IP_BLK], 0);
+    fz_lock();
+    fz_sw_log(fz_cur, SW_BLK, NULL, 1);
+    fz_unlock();
 }
 
 static fz_vbl_t fz_vbl_fn(void)
@@ -925,7 +1086,7 @@ static fz_vbl_t fz_vbl_fn(void)
     return v;
 }
 
-MEMOIZE(static, fz_blk, fz_blk_t, fz_blk_ctor, fz_blk_dtor);
+MEMOIZE(static, fz_blk, fz_blk_t, fz_blk_ctor, fz_blk_dtor, .forget = fz_blk_forget);
 MEMOIZE_VALUE(static, fz_vbl, fz_vbl_t, fz_vbl_fn);
 
 static memo_t *fz_ip_cell(int c) { return c == IP_BLK ? &fz_blk_memo : &fz_vbl_memo; }
@@ -1167,6 +1328,901 @@ static int fz_cycles(fz_rec_t *r)
     return 0;
 }
 
+/* --- lifetimes: TTL cells, memo_shutdown, memo_forget_all ---------------------
+ * The lifetime ops (header byte 2 bit 7: op slots 1 and 10 become K_LIFE,
+ * ARG bits 0-2 the sub-op).  Two TTL cells with a .retry_min_ms backoff on
+ * the fake clocks: T.cell[0] .ttl_ms (MEMO_REFRESH_BLOCK), T.cell[1] .ttl_ms
+ * with .refresh = MEMO_REFRESH_STALE and .max_stale_ms; each has a
+ * destructor and a .forget, as the main cell (then) and the MEMOIZE in-place
+ * cell do.  Every lifetime op is sequential -- never in a burst; it also
+ * runs while the main cell's constructor is blocked in the gate (it waits on
+ * no cell that is BUSY: a cell in construction is not in memo's registry) --
+ * and is predicted exactly by the model TM (fz_life_predict):
+ *   - get (get_timed(0)), acquire: a fresh value is served; a stale one is
+ *     refreshed by this call (BLOCK and STALE alike, no thread waits here),
+ *     within the backoff window of a current failure the call gets the
+ *     stale value (STALE, within max_stale_ms past expiry) or the error;
+ *     a refresh that fails keeps a servable stale value (stale-if-error: the
+ *     get returns it, 0) and records the failure for the window, else the
+ *     stale value goes and the cell is FAILED; one that succeeds publishes
+ *     the new value, and only then is the old one destroyed (its destructor
+ *     checks that memo_peek already returns the new one), or at its last
+ *     release if it is leased; a constructor that calls pthread_exit leaves
+ *     the stale value READY (EMPTY if there was none);
+ *   - peek, reset, invalidate_lease, release, as for the main cell;
+ *   - inside a TTL constructor (CTOR bit 5, "gated" for the main cell): a
+ *     helper thread calls the cell while it is BUSY: get_timed(0) and peek
+ *     get the stale value iff it is servable (STALE), else ETIMEDOUT, EAGAIN;
+ *     invalidate: EALREADY; then, if servable, a blocking get returns it at
+ *     once and an acquire pins it into a free lease slot of the cell (so
+ *     that the refresh detaches a leased value); CTOR bit 6 (probe): the
+ *     constructor's own calls on its cell get EDEADLK (peek: the servable
+ *     stale value), and the value's destructor probes its cell;
+ *   - step (a dispatcher action): both fake clocks forward by an amount
+ *     decoded from ARG bits 4-7, small steps or jumps to a TTL cell's
+ *     expiry, the end of its max_stale_ms, its backoff window's end (each
+ *     to the last ns before or exactly);
+ *   - sweep: memo_shutdown or memo_forget_all (optionally twice: the second
+ *     finds nothing) over every cell of the harness: each value is disposed
+ *     of (destructor, or .forget) newest registration first, in the calling
+ *     thread, unless leased: then it leaves its cell and its last release
+ *     disposes of it the same way; FAILED and BUSY cells are left alone;
+ *     every cell builds anew on its next get.
+ * ARG: bits 0-2 sub-op (LF_*), bit 3 the STALE cell (else BLOCK); get: bit 4
+ * get_timed(0); acquire/release/invalidate_lease: bits 4-5 the cell's lease
+ * slot (acquire: the next free one; none: no-op); step: bits 4-7 the amount;
+ * sweep: bit 4 memo_forget_all, bit 5 twice.  An armed K_LIFE step arms the
+ * next constructor call of its TTL cell (ARG bit 3), not the main cell's.
+ * TTL cell options: header byte 2 bits 3-4 ttl_ms, bits 5-6 max_stale_ms;
+ * byte 1 bits 3-4 retry_min_ms, bits 5-6 retry_max_ms (fz_ttl_tab...). */
+
+#define FZ_TMAX 512
+typedef struct fz_tval {
+    uint64_t magic, payload;
+    int cell, id;       /* id: 1, 2, ... per cell, in construction order */
+    int dead, forgot, doom_forget, held, probe;
+} fz_tval_t;
+
+typedef struct fz_tslot {
+    memo_lease_t l;
+    fz_tval_t *v;
+    int held;
+} fz_tslot_t;
+
+static struct {
+    memo_t cell[2];
+    int cid[2];                /* each cell's arg: &cid[c], cid[c] = c */
+    uint8_t pending[2];        /* the behaviour of each cell's next constructor call */
+    int in_owner[2];
+    fz_tval_t *made[FZ_TMAX];
+    uint32_t nmade;
+    fz_tslot_t ls[2][FZ_SLOTS];
+    uint32_t n_begin[2], n_succ[2], n_fail[2], n_dtor[2], n_forgot[2];
+    int last_err[2];
+    int ids[2];
+    uint32_t ttl, stale, min, max; /* the options of this input */
+} T;
+
+enum { TP_EMPTY, TP_READY, TP_FAILED };
+static const char *const fz_tphase_name[] = { "EMPTY", "READY", "FAILED" };
+typedef struct fz_tm { /* the model of one TTL cell */
+    int phase;
+    fz_tval_t *val;
+    uint64_t exp;      /* TTL clock: stale from here on */
+    uint32_t row;      /* stats.failures_in_row */
+    uint64_t retry_at; /* MEMO_NOW_NS clock: the end of the backoff window */
+    int err;
+    int failcur;       /* the failure record is current (the window applies) */
+    uint64_t rank;     /* registration (M.tick) */
+} fz_tm_t;
+static fz_tm_t TM[2];
+
+static const uint32_t fz_ttl_tab[4] = { 100, 1000, 1, 60000 };
+static const uint32_t fz_tmin_tab[4] = { 10, 50, 1, 1000 };
+
+static uint64_t fz_ttl_now(void) { return atomic_load(&fz_ttl_ns); }
+
+/* May the stale value (expired at exp <= now) of cell c be served? */
+static int fz_tservable(int c, uint64_t now, uint64_t exp)
+{
+    return c == 1 && now >= exp && (T.stale == 0 || now - exp < (uint64_t)T.stale * MS);
+}
+
+static uint64_t fz_twindow_ms(uint32_t row)
+{
+    uint64_t cap = T.max > T.min ? T.max : T.min;
+    if (row == 0)
+        row = 1;
+    if (row - 1 >= 32)
+        return cap;
+    uint64_t w = (uint64_t)T.min << (row - 1);
+    return w < cap ? w : cap;
+}
+
+static int fz_t_is_made(const void *p)
+{
+    for (uint32_t i = 0; i < T.nmade; i++)
+        if (T.made[i] == p)
+            return 1;
+    return 0;
+}
+
+static int fz_tid(const void *p) { return p && fz_t_is_made(p) ? ((const fz_tval_t *)p)->id : 0; }
+
+static int fz_tpayload_ok(const void *p)
+{
+    const fz_tval_t *v = (const fz_tval_t *)p;
+    return v->magic == FZ_MAGIC && v->payload == fz_payload_of((const fz_value_t *)p);
+}
+
+/* The constructor's own calls on its cell (CTOR bit 6) */
+static void fz_tprobe_own(int c, const fz_tval_t *old, int serve)
+{
+    memo_t *m = &T.cell[c];
+    void *x = NULL;
+    int e;
+    memo_lease_t l = MEMO_LEASE_INIT;
+    if ((e = memo_get(m, &x)) != EDEADLK)
+        fz_violation("TTL cell %d: memo_get from its own constructor returned %d, not EDEADLK", c, e);
+    if ((e = memo_get_timed(m, &x, 0)) != EDEADLK)
+        fz_violation("TTL cell %d: memo_get_timed(0) from its own constructor returned %d, not EDEADLK", c, e);
+    if ((e = memo_reset(m)) != EDEADLK)
+        fz_violation("TTL cell %d: memo_reset from its own constructor returned %d, not EDEADLK", c, e);
+    if ((e = memo_invalidate(m, old ? (void *)old : (void *)&H.foreign)) != EDEADLK)
+        fz_violation("TTL cell %d: memo_invalidate from its own constructor returned %d, not EDEADLK", c, e);
+    if ((e = memo_acquire(m, &l)) != EDEADLK || l.value)
+        fz_violation("TTL cell %d: memo_acquire from its own constructor returned %d (%p), not EDEADLK", c, e,
+                     l.value);
+    x = NULL;
+    e = memo_peek(m, &x);
+    if (serve ? e != 0 || x != (void *)old : e != EAGAIN)
+        fz_violation("TTL cell %d: memo_peek from its own constructor (refreshing #%d, %s) returned %d (#%d)", c,
+                     fz_tid(old), serve ? "servable" : "not servable", e, fz_tid(x));
+}
+
+/* --- the helper thread: calls a TTL cell while its constructor runs ------- */
+static struct {
+    pthread_t th;
+    int started;
+    pthread_cond_t cv; /* with H.mu: a request, or its completion */
+    uint64_t req, done;
+    int c, serve, excl, slot;
+    fz_tval_t *old;
+    fz_rec_t rec;      /* its fz_cur: it must never construct or dispose */
+} HL;
+
+static int fz_helper_probe(int c, fz_tval_t *old, int serve, int excl)
+{
+    memo_t *m = &T.cell[c];
+    const char *st = old ? serve ? "refreshing a servable stale value" : "refreshing a stale value it may not serve"
+                         : "building its first value";
+    void *x = NULL;
+    int e = memo_get_timed(m, &x, 0);
+    if (serve ? e != 0 || x != (void *)old : e != ETIMEDOUT)
+        fz_violation("TTL cell %d %s: another thread's memo_get_timed(0) returned %d (#%d); the model says %s #%d",
+                     c, st, e, fz_tid(x), serve ? "0," : "ETIMEDOUT, no value", serve ? fz_tid(old) : 0);
+    if (e == 0 && !fz_tpayload_ok(x))
+        fz_violation("TTL cell %d: a stale value served during its refresh is not intact", c);
+    x = NULL;
+    e = memo_peek(m, &x);
+    if (serve ? e != 0 || x != (void *)old : e != EAGAIN)
+        fz_violation("TTL cell %d %s: another thread's memo_peek returned %d (#%d)", c, st, e, fz_tid(x));
+    e = memo_invalidate(m, old ? (void *)old : (void *)&H.foreign);
+    if (e != EALREADY)
+        fz_violation("TTL cell %d %s: another thread's memo_invalidate returned %d, not EALREADY", c, st, e);
+    if (!serve)
+        return -1;
+    x = NULL;
+    e = memo_get(m, &x); /* must not wait: a hang is reported by the constructor */
+    if (e != 0 || x != (void *)old)
+        fz_violation("TTL cell %d %s: another thread's memo_get returned %d (#%d), not the stale #%d", c, st, e,
+                     fz_tid(x), fz_tid(old));
+    int j = -1;
+    fz_lock();
+    for (int k = 0; k < FZ_SLOTS && j < 0; k++)
+        if (k != excl && !T.ls[c][k].held)
+            j = k;
+    fz_unlock();
+    if (j < 0)
+        return -1;
+    fz_tslot_t *s = &T.ls[c][j];
+    e = memo_acquire(m, &s->l);
+    if (e != 0 || s->l.value != (void *)old)
+        fz_violation("TTL cell %d %s: another thread's memo_acquire returned %d (#%d), not the stale #%d", c, st, e,
+                     fz_tid(s->l.value), fz_tid(old));
+    fz_lock();
+    old->held++;
+    s->v = old;
+    s->held = 1;
+    fz_unlock();
+    return j;
+}
+
+static void *fz_helper_main(void *p)
+{
+    (void)p;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    fz_cur = &HL.rec;
+    fz_lock();
+    HL.rec.kind = K_LIFE;
+    HL.rec.lf_op = LF_HELPER;
+    HL.rec.worker = -2;
+    for (;;) {
+        while (HL.req == HL.done)
+            pthread_cond_wait(&HL.cv, &H.mu);
+        int c = HL.c, serve = HL.serve, excl = HL.excl;
+        fz_tval_t *old = HL.old;
+        fz_unlock();
+        int slot = fz_helper_probe(c, old, serve, excl);
+        fz_lock();
+        HL.slot = slot;
+        HL.done = HL.req;
+        pthread_cond_broadcast(&HL.cv);
+    }
+    return NULL;
+}
+
+/* From the constructor of cell c: the helper's calls, waited for. */
+static void fz_thelper(int c, fz_tval_t *old, int serve, fz_rec_t *r)
+{
+    fz_lock();
+    if (!HL.started) {
+        if (pthread_create(&HL.th, NULL, fz_helper_main, NULL) != 0) {
+            fprintf(stderr, "fuzz_cell: pthread_create failed\n");
+            abort();
+        }
+        HL.started = 1;
+    }
+    HL.c = c;
+    HL.old = old;
+    HL.serve = serve;
+    HL.excl = r->lf_op == LF_ACQ ? r->lf_slot : -1;
+    HL.req++;
+    pthread_cond_broadcast(&HL.cv);
+    uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
+    while (HL.done != HL.req) {
+        uint64_t now = mt_now_ns();
+        if (now >= deadline)
+            fz_violation("hang: TTL cell %d: another thread's calls while its constructor runs (%s) did not return "
+                         "within %llu s", c, serve ? "its stale value is servable" : "nothing to serve",
+                         (unsigned long long)(FZ_HANG_NS / 1000000000u));
+        uint64_t until = now + 100 * MS < deadline ? now + 100 * MS : deadline;
+        struct timespec ts;
+        ts.tv_sec = (time_t)(until / 1000000000u);
+        ts.tv_nsec = (long)(until % 1000000000u);
+        pthread_cond_timedwait(&HL.cv, &H.mu, &ts);
+    }
+    r->hl_slot = HL.slot;
+    fz_unlock();
+}
+
+static int fz_tctor(void *arg, void **out)
+{
+    fz_rec_t *r = fz_cur;
+    if (arg != (void *)&T.cid[0] && arg != (void *)&T.cid[1])
+        fz_violation("a TTL constructor got arg %p, not its cell's", arg);
+    int c = *(int *)arg;
+    fz_lock();
+    if (r->kind != K_LIFE || (r->lf_op != LF_GET && r->lf_op != LF_ACQ) || r->lf_cell != c)
+        fz_violation("%s ran the constructor of TTL cell %d", fz_opname(r), c);
+    if (T.in_owner[c])
+        fz_violation("TTL cell %d: a constructor started while a constructor or destructor runs", c);
+    T.in_owner[c] = 1;
+    fz_tval_t *old = TM[c].phase == TP_READY ? TM[c].val : NULL;
+    for (uint32_t i = 0; i < T.nmade; i++) {
+        const fz_tval_t *u = T.made[i];
+        if (u->cell == c && !u->dead && !u->held && u != old)
+            fz_violation("TTL cell %d: a constructor started while value #%d is neither destroyed, leased, nor the"
+                         " stale value being refreshed", c, u->id);
+    }
+    if (r->t_nctor++)
+        fz_violation("one %s call ran the constructor twice", fz_opname(r));
+    uint8_t b = T.pending[c];
+    T.pending[c] = 0;
+    T.n_begin[c]++;
+    int serve = old && fz_tservable(c, fz_ttl_now(), TM[c].exp);
+    fz_unlock();
+    if (b & B_PROBE)
+        fz_tprobe_own(c, old, serve);
+    if (b & B_GATED)
+        fz_thelper(c, old, serve, r);
+    int o = fz_outcome_of[b & 7];
+    fz_lock();
+    r->t_ctor_out = o;
+    if (o == OUT_SUCCESS) {
+        if (T.nmade >= FZ_TMAX)
+            fz_violation("too many TTL values");
+        fz_tval_t *v = (fz_tval_t *)calloc(1, sizeof *v);
+        if (!v)
+            abort();
+        v->magic = FZ_MAGIC;
+        v->payload = fz_payload_of((const fz_value_t *)v);
+        v->cell = c;
+        v->id = ++T.ids[c];
+        v->probe = (b & B_PROBE) != 0;
+        T.made[T.nmade++] = v;
+        T.n_succ[c]++;
+        r->t_ctor_val = v;
+        T.in_owner[c] = 0;
+        fz_unlock();
+        *out = v;
+        return 0;
+    }
+    int err = o == OUT_FAIL ? B_ERR(b) : o == OUT_NOVALUE ? MEMO_ENOVALUE : 0;
+    r->t_ctor_err = err;
+    if (o == OUT_FAIL || o == OUT_NOVALUE) {
+        T.n_fail[c]++;
+        T.last_err[c] = err;
+    }
+    T.in_owner[c] = 0;
+    fz_unlock();
+    if (o == OUT_EXIT)
+        pthread_exit(NULL); /* memo must put the cell back: READY with a stale value, else EMPTY */
+    if (o == OUT_NOVALUE) {
+        *out = NULL;
+        return 0;
+    }
+    return err;
+}
+
+/* A TTL value's destructor or .forget.  Where: in the cell (BUSY: reset,
+ * invalidate_lease, a sweep), after a refresh (the get or acquire that
+ * refreshed: outside BUSY, once the new value is published or the cell is
+ * FAILED), or deferred (the release of its last lease). */
+static void fz_tdispose(void *arg, void *p, int forgot)
+{
+    fz_rec_t *r = fz_cur;
+    if (arg != (void *)&T.cid[0] && arg != (void *)&T.cid[1])
+        fz_violation("a TTL destructor got arg %p, not its cell's", arg);
+    int c = *(int *)arg;
+    fz_tval_t *v = (fz_tval_t *)p;
+    const char *what = forgot ? ".forget" : "destructor";
+    fz_lock();
+    if (!fz_t_is_made(v))
+        fz_violation("TTL cell %d: the %s got %p, a value no constructor made", c, what, p);
+    if (v->cell != c)
+        fz_violation("TTL cell %d: the %s got #%d of the other cell", c, what, v->id);
+    if (v->dead)
+        fz_violation("TTL cell %d: value #%d disposed of twice (now by its %s)", c, v->id, what);
+    if (v->held)
+        fz_violation("TTL cell %d: value #%d disposed of (%s) while %d lease(s) on it are held", c, v->id, what,
+                     v->held);
+    if (r->kind != K_LIFE || r->lf_op == LF_HELPER || r->lf_op == LF_PEEK || r->lf_op == LF_NOP)
+        fz_violation("%s ran the %s of TTL cell %d's value #%d", fz_opname(r), what, c, v->id);
+    int ctx = r->lf_op == LF_GET || r->lf_op == LF_ACQ ? 1 : r->lf_op == LF_REL ? 2 : 0;
+    int want_forget = fz_in_sweep(r) ? (r->arg & LF_FORGET) != 0 : ctx == 2 && v->doom_forget;
+    if (forgot != want_forget)
+        fz_violation("%s ran the %s on TTL cell %d's #%d; memo_forget_all%s asked for the %s", fz_opname(r), what,
+                     c, v->id, v->doom_forget ? " (which detached it under a lease)" : "",
+                     want_forget ? ".forget" : "destructor");
+    if (!fz_in_sweep(r) && r->lf_cell != c)
+        fz_violation("%s of TTL cell %d disposed of a value of cell %d", fz_opname(r), r->lf_cell, c);
+    if (ctx == 2 && r->lf_lease_v != v)
+        fz_violation("memo_release of a lease on #%d disposed of #%d (TTL cell %d)", fz_tid(r->lf_lease_v), v->id, c);
+    if (ctx == 1 && !(TM[c].phase == TP_READY && TM[c].val == v))
+        fz_violation("%s of TTL cell %d disposed of #%d, not the stale value it refreshed (#%d)", fz_opname(r), c,
+                     v->id, fz_tid(TM[c].val));
+    if (ctx == 0) {
+        if (T.in_owner[c])
+            fz_violation("TTL cell %d: a %s started while a constructor or destructor runs", c, what);
+        T.in_owner[c] = 1;
+    }
+    if (r->t_ndisp++ && !fz_in_sweep(r))
+        fz_violation("one %s call disposed of two TTL values", fz_opname(r));
+    r->t_disp_val = v;
+    r->t_disp_forget = forgot;
+    v->dead = 1;
+    v->forgot = forgot;
+    if (forgot)
+        T.n_forgot[c]++;
+    else
+        T.n_dtor[c]++;
+    fz_sw_log(r, SW_TTL0 + c, v, forgot);
+    fz_tval_t *nv = r->t_ctor_val;
+    int out = r->t_ctor_out, nct = r->t_nctor, cerr = r->t_ctor_err, probe = v->probe;
+    fz_unlock();
+    memo_t *m = &T.cell[c];
+    void *x = NULL;
+    int e = memo_peek(m, &x);
+    if (e == 0 && x == p)
+        fz_violation("TTL cell %d: %s of #%d while memo_peek still returns it", c, what, v->id);
+    if (ctx == 1) {
+        /* the old value goes once the new one is published (or the cell is
+         * FAILED), outside the busy period */
+        if (!nct)
+            fz_violation("%s of TTL cell %d disposed of #%d without a refresh", fz_opname(r), c, v->id);
+        if (out == OUT_SUCCESS ? e != 0 || x != (void *)nv : e != EAGAIN)
+            fz_violation("TTL cell %d: the refresh's %s of the old #%d ran while memo_peek returned %d (#%d); the "
+                         "new value #%d must be published first (or the cell FAILED)", c, what, v->id, e, fz_tid(x),
+                         fz_tid(nv));
+        if (probe) {
+            x = NULL;
+            e = memo_get(m, &x);
+            if (out == OUT_SUCCESS ? e != 0 || x != (void *)nv : e != cerr)
+                fz_violation("TTL cell %d: memo_get from the destructor of the refreshed #%d returned %d (#%d)", c,
+                             v->id, e, fz_tid(x));
+        }
+    } else if (ctx == 0) {
+        if (e != EAGAIN)
+            fz_violation("TTL cell %d: memo_peek from the %s of #%d in the cell returned %d (#%d)", c, what, v->id, e,
+                         fz_tid(x));
+        if (probe && ((e = memo_get(m, &x)) != EDEADLK || (e = memo_reset(m)) != EDEADLK))
+            fz_violation("TTL cell %d: a call on its own cell from the %s of #%d in the cell returned %d, not EDEADLK",
+                         c, what, v->id, e);
+        fz_lock();
+        T.in_owner[c] = 0;
+        fz_unlock();
+    }
+}
+
+static void fz_tdtor(void *arg, void *p) { fz_tdispose(arg, p, 0); }
+static void fz_tforget(void *arg, void *p) { fz_tdispose(arg, p, 1); }
+
+static int fz_life_run(fz_rec_t *r)
+{
+    int c = r->lf_cell;
+    memo_t *m = &T.cell[c];
+    fz_tslot_t *s = &T.ls[c][r->lf_slot & 3];
+    void *x = NULL;
+    int e = 0;
+    switch (r->lf_op) {
+    case LF_GET: e = (r->arg & LF_T0) ? memo_get_timed(m, &x, 0) : memo_get(m, &x); break;
+    case LF_PEEK: e = memo_peek(m, &x); break;
+    case LF_ACQ:
+        e = memo_acquire(m, &s->l);
+        x = s->l.value;
+        if (e && x)
+            fz_violation("memo_acquire of TTL cell %d returned %d but left the lease holding %p", c, e, x);
+        break;
+    case LF_REL: {
+        fz_lock();
+        fz_tval_t *v = s->held ? s->v : NULL;
+        if (v != r->lf_lease_v)
+            fz_violation("TTL lease slot %d.%d changed between the step's preparation and its run", c, r->lf_slot);
+        if (v) {
+            v->held--;
+            s->held = 0;
+            s->v = NULL;
+        }
+        fz_unlock();
+        e = memo_release(&s->l);
+        break;
+    }
+    case LF_RESET: e = memo_reset(m); break;
+    case LF_ILEASE: e = memo_invalidate_lease(&s->l); break;
+    case LF_SWEEP:
+        e = (r->arg & LF_FORGET) ? memo_forget_all() : memo_shutdown();
+        fz_lock();
+        r->sw_n1 = r->sw_n;
+        fz_unlock();
+        if (r->arg & LF_TWICE)
+            r->sw_err2 = (r->arg & LF_FORGET) ? memo_forget_all() : memo_shutdown();
+        break;
+    default: break; /* LF_NOP */
+    }
+    r->val = x;
+    if (e == 0 && x) {
+        /* read before any harness lock, as the main cell's values */
+        if (!fz_tpayload_ok(x))
+            r->payload_bad = 1;
+    }
+    if (r->lf_op == LF_ACQ && e == 0) {
+        fz_lock();
+        fz_tval_t *v = (fz_tval_t *)x;
+        if (!fz_t_is_made(v) || v->dead)
+            fz_violation("memo_acquire of TTL cell %d returned %p, %s", c, x,
+                         fz_t_is_made(v) ? "already disposed of" : "a value no constructor made");
+        v->held++;
+        s->v = v;
+        s->held = 1;
+        fz_unlock();
+    }
+    return e;
+}
+
+/* --- the lifetime ops' model ------------------------------------------------ */
+
+typedef struct fz_lexp {
+    int err, died, ctor;
+    int ret;            /* the value returned: 0 none, 1 `val`, 2 the one its constructor built */
+    fz_tval_t *val;
+    fz_tval_t *disp;    /* the one TTL value disposed of (not a sweep), or NULL */
+    int disp_forget;
+    int hl_slot;        /* the helper's lease slot */
+    fz_tm_t next;       /* TM of the op's cell after it (not a sweep) */
+    int newval;         /* next.val := the value built, with a new rank */
+    int nsw;            /* sweep: the disposals, newest registration first */
+    struct { int cell; uint64_t rank; void *v; int forget; } sw[8];
+} fz_lexp_t;
+
+static void fz_lpredict_get(const fz_rec_t *r, fz_lexp_t *x)
+{
+    int c = r->lf_cell;
+    fz_tm_t *t = &x->next;
+    uint64_t now = fz_ttl_now(), nown = fz_now();
+    if (t->phase == TP_READY && now < t->exp) {
+        x->ret = 1;
+        x->val = t->val;
+        return;
+    }
+    int refresh = t->phase == TP_READY;
+    fz_tval_t *old = refresh ? t->val : NULL;
+    int serve = refresh && fz_tservable(c, now, t->exp);
+    if (t->phase != TP_EMPTY && t->failcur && nown < t->retry_at) { /* the backoff window */
+        if (serve) {
+            x->ret = 1;
+            x->val = old;
+        } else {
+            x->err = t->err;
+        }
+        return;
+    }
+    uint8_t b = T.pending[c];
+    x->ctor = 1;
+    if ((b & B_GATED) && serve)
+        for (int j = 0; j < FZ_SLOTS && x->hl_slot < 0; j++)
+            if (j != (r->lf_op == LF_ACQ ? r->lf_slot : -1) && !T.ls[c][j].held)
+                x->hl_slot = j;
+    int old_held = old ? old->held + (x->hl_slot >= 0) : 0;
+    int o = fz_outcome_of[b & 7];
+    switch (o) {
+    case OUT_SUCCESS:
+        x->ret = 2;
+        x->newval = 1;
+        t->phase = TP_READY;
+        t->exp = now + (uint64_t)T.ttl * MS;
+        t->row = 0;
+        t->failcur = 0;
+        if (old && !old_held)
+            x->disp = old;
+        break;
+    case OUT_FAIL:
+    case OUT_NOVALUE: {
+        int err = o == OUT_FAIL ? B_ERR(b) : MEMO_ENOVALUE;
+        t->row++;
+        t->retry_at = nown + fz_twindow_ms(t->row) * MS;
+        t->err = err;
+        t->failcur = 1;
+        if (serve) { /* stale-if-error: the stale value stays and is this call's result */
+            x->ret = 1;
+            x->val = old;
+        } else {
+            x->err = err;
+            if (old && !old_held)
+                x->disp = old;
+            t->phase = TP_FAILED;
+            t->val = NULL;
+        }
+        break;
+    }
+    default: /* pthread_exit: the stale value stays READY, else EMPTY */
+        x->died = 1;
+        t->failcur = 0;
+        if (!refresh) {
+            t->phase = TP_EMPTY;
+            t->val = NULL;
+        }
+    }
+}
+
+/* The registry as the model sees it: every cell holding a value, with its
+ * registration rank, and whether a sweep disposes of it at once (not leased)
+ * and visibly (every cell but MEMOIZE_VALUE has a destructor and a .forget). */
+static void fz_lpredict_sweep(const fz_rec_t *r, fz_lexp_t *x)
+{
+    int forget = (r->arg & LF_FORGET) != 0;
+    struct { int cell; uint64_t rank; void *v; } all[5];
+    int n = 0;
+    if (M.phase == PH_READY && !M.val->held) {
+        all[n].cell = SW_MAIN, all[n].rank = M.rank, all[n].v = M.val;
+        n++;
+    }
+    if (M.ipcur[IP_BLK]) {
+        all[n].cell = SW_BLK, all[n].rank = M.iprank[IP_BLK], all[n].v = NULL;
+        n++;
+    }
+    for (int c = 0; c < 2; c++)
+        if (TM[c].phase == TP_READY && !TM[c].val->held) {
+            all[n].cell = SW_TTL0 + c, all[n].rank = TM[c].rank, all[n].v = TM[c].val;
+            n++;
+        }
+    /* newest first (selection sort: n <= 4) */
+    for (int i = 0; i < n; i++) {
+        int best = i;
+        for (int j = i + 1; j < n; j++)
+            if (all[j].rank > all[best].rank)
+                best = j;
+        x->sw[i].cell = all[best].cell;
+        x->sw[i].rank = all[best].rank;
+        x->sw[i].v = all[best].v;
+        x->sw[i].forget = forget;
+        all[best] = all[i];
+    }
+    x->nsw = n;
+}
+
+/* H.mu held */
+static void fz_life_predict(const fz_rec_t *r, fz_lexp_t *x)
+{
+    memset(x, 0, sizeof *x);
+    x->hl_slot = -1;
+    int c = r->lf_cell;
+    x->next = TM[c];
+    fz_tm_t *t = &x->next;
+    uint64_t now = fz_ttl_now();
+    switch (r->lf_op) {
+    case LF_GET:
+    case LF_ACQ:
+        fz_lpredict_get(r, x);
+        break;
+    case LF_PEEK:
+        if (t->phase == TP_READY && (now < t->exp || fz_tservable(c, now, t->exp))) {
+            x->ret = 1;
+            x->val = t->val;
+        } else {
+            x->err = EAGAIN;
+        }
+        break;
+    case LF_RESET:
+        /* Of a READY cell that kept its stale value through failed refreshes,
+         * memo resets the value but not failures_in_row: the next failure's
+         * window goes on doubling (as memo.h 0.2.0 does; reported, see the
+         * commit that added this) */
+        if (t->phase == TP_READY && !t->val->held)
+            x->disp = t->val;
+        if (t->phase == TP_FAILED) { /* forgets the failure and its window */
+            t->row = 0;
+            t->retry_at = 0;
+        }
+        t->phase = TP_EMPTY;
+        t->val = NULL;
+        t->failcur = 0;
+        break;
+    case LF_ILEASE:
+        if (!r->lf_lease_v) {
+            x->err = EINVAL;
+        } else if (t->phase == TP_READY && t->val == r->lf_lease_v) {
+            t->phase = TP_EMPTY; /* detached: its own lease holds it */
+            t->val = NULL;
+            t->failcur = 0;
+        } else {
+            x->err = EALREADY;
+        }
+        break;
+    case LF_REL: {
+        fz_tval_t *v = r->lf_lease_v;
+        if (!v)
+            x->err = EINVAL;
+        else if (v->held == 1 && !(t->phase == TP_READY && t->val == v)) {
+            x->disp = v; /* the last lease on a detached value */
+            x->disp_forget = v->doom_forget;
+        }
+        break;
+    }
+    case LF_SWEEP:
+        fz_lpredict_sweep(r, x);
+        break;
+    default:
+        break;
+    }
+}
+
+/* After a sweep (H.mu held): every cell that held a value is empty; a leased
+ * value was detached and goes at its last release, the sweep's way. */
+static void fz_lcommit_sweep(const fz_rec_t *r)
+{
+    int forget = (r->arg & LF_FORGET) != 0;
+    if (M.phase == PH_READY) {
+        if (M.val->held)
+            M.val->doom_forget = forget;
+        M.phase = PH_EMPTY;
+        M.val = NULL;
+    }
+    M.ipcur[IP_BLK] = M.ipcur[IP_VBL] = 0;
+    for (int c = 0; c < 2; c++)
+        if (TM[c].phase == TP_READY) {
+            if (TM[c].val->held)
+                TM[c].val->doom_forget = forget;
+            TM[c].phase = TP_EMPTY;
+            TM[c].val = NULL;
+            TM[c].failcur = 0;
+        }
+}
+
+static void fz_life_check_sweep(const fz_rec_t *r, const fz_lexp_t *x)
+{
+    const char *op = r->arg & LF_FORGET ? "memo_forget_all" : "memo_shutdown";
+    if (r->died || r->err)
+        fz_violation("%s returned %d%s", op, r->err, r->died ? " (worker died)" : "");
+    if ((r->arg & LF_TWICE) && (r->sw_err2 || r->sw_n != r->sw_n1))
+        fz_violation("a second %s returned %d and disposed of %d value(s); it must find nothing", op, r->sw_err2,
+                     r->sw_n - r->sw_n1);
+    if (r->sw_n1 != x->nsw || r->nctor || r->t_nctor || r->ip_nctor)
+        fz_violation("%s disposed of %d value(s) (constructors %d %d %d); the model says %d", op, r->sw_n1, r->nctor,
+                     r->t_nctor, r->ip_nctor, x->nsw);
+    int used[8] = { 0 };
+    for (int i = 0; i < x->nsw;) {
+        int k = i;
+        while (k < x->nsw && x->sw[k].rank == x->sw[i].rank)
+            k++; /* registered in one window: any order among them */
+        for (int a = i; a < k; a++) {
+            int ok = 0;
+            for (int b = i; b < k && !ok; b++)
+                if (!used[b] && r->sw[a].cell == x->sw[b].cell && (!x->sw[b].v || r->sw[a].v == x->sw[b].v) &&
+                    r->sw[a].forget == x->sw[b].forget)
+                    used[b] = ok = 1;
+            if (!ok) {
+                fprintf(stderr, "--- %s: the model's disposals, newest registration first:", op);
+                for (int j = 0; j < x->nsw; j++)
+                    fprintf(stderr, " %s(rank %llu)", fz_sw_name[x->sw[j].cell], (unsigned long long)x->sw[j].rank);
+                fprintf(stderr, "\n--- memo's:");
+                for (int j = 0; j < r->sw_n1; j++)
+                    fprintf(stderr, " %s%s", fz_sw_name[r->sw[j].cell], r->sw[j].forget ? "(forget)" : "");
+                fprintf(stderr, "\n");
+                fz_violation("%s: disposal %d was of the %s cell's value, not in the model's order", op, a,
+                             fz_sw_name[r->sw[a].cell]);
+            }
+        }
+        i = k;
+    }
+    fz_lcommit_sweep(r);
+}
+
+/* H.mu held: compare, then commit the model */
+static void fz_life_check(fz_rec_t *r, const fz_lexp_t *x)
+{
+    if (r->lf_op == LF_SWEEP) {
+        fz_life_check_sweep(r, x);
+        return;
+    }
+    const char *op = fz_opname(r);
+    int c = r->lf_cell;
+    const fz_tm_t *t = &TM[c];
+    if (r->nctor || r->ndtor || r->ip_nctor || r->ip_ndtor || r->ip_nforget)
+        fz_violation("%s of TTL cell %d ran a constructor or destructor of another cell", op, c);
+    if (r->t_nctor != x->ctor)
+        fz_violation("%s of TTL cell %d (%s #%d, exp +%lld ns) %s the constructor; the model says it %s", op, c,
+                     fz_tphase_name[t->phase], fz_tid(t->val), (long long)(t->exp - fz_ttl_now()),
+                     r->t_nctor ? "ran" : "did not run", x->ctor ? "must" : "must not");
+    if (r->died != x->died)
+        fz_violation("%s of TTL cell %d: the worker %s, the model says it %s", op, c, r->died ? "died" : "returned",
+                     x->died ? "dies (pthread_exit in the constructor)" : "returns");
+    if (r->hl_slot != x->hl_slot)
+        fz_violation("%s of TTL cell %d: the helper's acquire took slot %d, the model says %d", op, c, r->hl_slot,
+                     x->hl_slot);
+    if (!r->died) {
+        if (r->err != x->err)
+            fz_violation("%s of TTL cell %d (%s #%d) returned %d, the model says %d", op, c, fz_tphase_name[t->phase],
+                         fz_tid(t->val), r->err, x->err);
+        if (r->err == 0 && (r->lf_op == LF_GET || r->lf_op == LF_PEEK || r->lf_op == LF_ACQ)) {
+            void *want = x->ret == 2 ? (void *)r->t_ctor_val : (void *)x->val;
+            if (r->val != want || r->payload_bad)
+                fz_violation("%s of TTL cell %d returned value #%d (%p%s), the model says #%d", op, c, fz_tid(r->val),
+                             r->val, r->payload_bad ? ", not intact" : "", fz_tid(want));
+        }
+    }
+    if (x->disp ? r->t_ndisp != 1 || r->t_disp_val != x->disp || r->t_disp_forget != x->disp_forget
+                : r->t_ndisp != 0)
+        fz_violation("%s of TTL cell %d disposed of %d value(s) (#%d%s); the model says %s #%d%s", op, c, r->t_ndisp,
+                     fz_tid(r->t_disp_val), r->t_disp_forget ? ", .forget" : "", x->disp ? "one:" : "none",
+                     fz_tid(x->disp), x->disp_forget ? ", .forget" : "");
+    TM[c] = x->next;
+    if (x->newval) {
+        TM[c].val = r->t_ctor_val;
+        TM[c].rank = ++M.tick;
+    }
+}
+
+/* A dispatcher action: both fake clocks forward (ARG bits 4-7: how far;
+ * targets on TTL cell ARG bit 3's expiry, end of max_stale, backoff window). */
+static void fz_ttl_step(int arg)
+{
+    const fz_tm_t *t = &TM[(arg & LF_CELL) != 0];
+    uint64_t now = fz_ttl_now(), nown = fz_now(), d = 0, target = 0;
+    uint64_t stale_end = t->exp + (uint64_t)(T.stale ? T.stale : 3600000u) * MS;
+    int on_ttl = 0;
+    switch ((arg >> 4) & 15) {
+    case 0: d = 1; break;
+    case 1: d = MS; break;
+    case 2: d = 10 * MS; break;
+    case 3: d = (uint64_t)T.ttl * MS / 2; break;
+    case 4: target = t->exp - 1, on_ttl = 1; break; /* the last ns of freshness */
+    case 5: target = t->exp, on_ttl = 1; break;     /* stale */
+    case 6: target = stale_end - 1, on_ttl = 1; break;
+    case 7: target = stale_end, on_ttl = 1; break;
+    case 8: d = t->retry_at > nown + 1 ? t->retry_at - 1 - nown : 0; break;
+    case 9: d = t->retry_at > nown ? t->retry_at - nown : 0; break;
+    case 10: d = 1000 * MS; break;
+    case 11: d = 3600000 * MS; break;
+    case 12: d = (uint64_t)T.ttl * MS; break;
+    case 13: d = 2 * (uint64_t)T.ttl * MS + 1; break;
+    case 14: d = 100 * MS; break;
+    default: /* past both the expiry and the window */
+        d = t->exp > now ? t->exp - now : 0;
+        if (t->retry_at > nown && t->retry_at - nown > d)
+            d = t->retry_at - nown;
+        break;
+    }
+    if (on_ttl)
+        d = t->phase == TP_READY && target > now ? target - now : 0;
+    atomic_fetch_add(&fz_ttl_ns, d);
+    atomic_fetch_add(&fz_now_ns, d);
+}
+
+/* At a quiescent point (H.mu not held) */
+static void fz_check_ttl(void)
+{
+    for (int c = 0; c < 2; c++) {
+        memo_stats_t st = memo_stats(&T.cell[c]);
+        void *x = NULL;
+        int pe = memo_peek(&T.cell[c], &x);
+        fz_lock();
+        const fz_tm_t *t = &TM[c];
+        if (st.attempts != T.n_begin[c] || st.successes != T.n_succ[c] || st.failures != T.n_fail[c] ||
+            st.waits != 0 || st.failures_in_row != t->row || st.last_error != T.last_err[c] || st.last_ctor_ns != 0)
+            fz_violation("TTL cell %d stats: attempts %u successes %u failures %u waits %u in_row %u last_error %d "
+                         "last_ctor_ns %llu; harness %u %u %u 0, model in_row %u, last error %d, 0 ns", c, st.attempts,
+                         st.successes, st.failures, st.waits, st.failures_in_row, st.last_error,
+                         (unsigned long long)st.last_ctor_ns, T.n_begin[c], T.n_succ[c], T.n_fail[c], t->row,
+                         T.last_err[c]);
+        uint64_t now = fz_ttl_now();
+        int vis = t->phase == TP_READY && (now < t->exp || fz_tservable(c, now, t->exp));
+        if (vis ? pe != 0 || x != (void *)t->val : pe != EAGAIN)
+            fz_violation("memo_peek of TTL cell %d returned %d (#%d); the model: %s #%d, exp %+lld ns", c, pe,
+                         fz_tid(x), fz_tphase_name[t->phase], fz_tid(t->val), (long long)(t->exp - now));
+        int alive = 0;
+        for (uint32_t i = 0; i < T.nmade; i++) {
+            const fz_tval_t *v = T.made[i];
+            if (v->cell != c || v->dead)
+                continue;
+            alive++;
+            int held = 0;
+            for (int j = 0; j < FZ_SLOTS; j++)
+                held += T.ls[c][j].held && T.ls[c][j].v == v;
+            if (held != v->held)
+                fz_violation("harness: TTL value #%d held %d, in %d slots", v->id, v->held, held);
+            if (!(t->phase == TP_READY && t->val == v) && !v->held)
+                fz_violation("TTL cell %d: value #%d is not the cell's, not leased, and was never disposed of", c,
+                             v->id);
+        }
+        if (t->phase == TP_READY && t->val->dead)
+            fz_violation("TTL cell %d: the model's value #%d is dead", c, t->val->id);
+        if (T.n_succ[c] != T.n_dtor[c] + T.n_forgot[c] + (uint32_t)alive)
+            fz_violation("TTL cell %d: constructions %u != destructions %u + forgotten %u + live %d", c, T.n_succ[c],
+                         T.n_dtor[c], T.n_forgot[c], alive);
+        fz_unlock();
+    }
+}
+
+static void fz_dump_ttl(void)
+{
+    uint64_t now = fz_ttl_now(), nown = fz_now();
+    fprintf(stderr, "--- TTL cells: ttl_ms %u, max_stale_ms %u (STALE cell), retry_min_ms %u, retry_max_ms %u; "
+            "TTL clock +%llu ns\n", T.ttl, T.stale, T.min, T.max, (unsigned long long)(now - FZ_TTL_BASE));
+    for (int c = 0; c < 2; c++) {
+        const fz_tm_t *t = &TM[c];
+        memo_stats_t st = memo_stats(&T.cell[c]);
+        fprintf(stderr, "--- TTL cell %d (%s): model %s #%d exp %+lld ns, row %u, window %s (ends %+lld ns), err %d, "
+                "rank %llu; stats attempts %u successes %u failures %u in_row %u; harness dtors %u forgets %u\n", c,
+                c ? "STALE" : "BLOCK", fz_tphase_name[t->phase], fz_tid(t->val), (long long)(t->exp - now), t->row,
+                t->failcur ? "current" : "none", (long long)(t->retry_at - nown), t->err,
+                (unsigned long long)t->rank, st.attempts, st.successes, st.failures, st.failures_in_row,
+                T.n_dtor[c], T.n_forgot[c]);
+        fprintf(stderr, "    leases:");
+        for (int j = 0; j < FZ_SLOTS; j++)
+            if (T.ls[c][j].held)
+                fprintf(stderr, " %d=#%d", j, T.ls[c][j].v->id);
+        fprintf(stderr, "; not disposed of:");
+        for (uint32_t i = 0; i < T.nmade; i++)
+            if (T.made[i]->cell == c && !T.made[i]->dead)
+                fprintf(stderr, " #%d(held %d%s)", T.made[i]->id, T.made[i]->held,
+                        T.made[i]->doom_forget ? ", to forget" : "");
+        fprintf(stderr, "\n");
+    }
+    fprintf(stderr, "--- registration ranks: main %llu, in-place %llu %llu\n", (unsigned long long)M.rank,
+            (unsigned long long)M.iprank[0], (unsigned long long)M.iprank[1]);
+}
+
 static void fz_run(fz_rec_t *r)
 {
     void *v = NULL;
@@ -1191,6 +2247,7 @@ static void fz_run(fz_rec_t *r)
     case K_INPLACE: r->err = fz_inplace(r); break;
     case K_INVAL_LEASE: r->err = fz_inval_lease(r); break;
     case K_CYCLES: r->err = fz_cycles(r); break;
+    case K_LIFE: r->err = fz_life_run(r); return;
     default: r->err = fz_badargs(r->arg); break;
     }
     r->val = v;
@@ -1318,6 +2375,25 @@ static void fz_prepare(fz_worker_t *w, int kind, int arg)
             w->rec.lease_val = w->ls[arg & 3].v;
         w->rec.seen = w->rec.lease_val;
     }
+    if (kind == K_LIFE) {
+        int c = (arg & LF_CELL) != 0;
+        w->rec.lf_op = arg & 7;
+        w->rec.lf_cell = c;
+        w->rec.hl_slot = -1;
+        w->rec.lf_slot = (arg >> 4) & 3;
+        if (w->rec.lf_op == LF_ACQ) { /* the slot ARG names, or the next free one */
+            w->rec.lf_slot = -1;
+            for (int j = 0; j < FZ_SLOTS && w->rec.lf_slot < 0; j++)
+                if (!T.ls[c][((arg >> 4) + j) % FZ_SLOTS].held)
+                    w->rec.lf_slot = ((arg >> 4) + j) % FZ_SLOTS;
+            if (w->rec.lf_slot < 0) {
+                w->rec.lf_op = LF_NOP;
+                w->rec.lf_slot = 0;
+            }
+        }
+        if (w->rec.lf_op == LF_REL || w->rec.lf_op == LF_ILEASE)
+            w->rec.lf_lease_v = T.ls[c][w->rec.lf_slot].held ? T.ls[c][w->rec.lf_slot].v : NULL;
+    }
     if (kind == K_CYCLES) {
         if (M.phase == PH_BUSY) {
             w->rec.kind = K_NOP; /* its memo_reset would wait for the gate */
@@ -1427,8 +2503,9 @@ static void fz_check_quiescent(void)
     }
     if (H.live != alive)
         fz_violation("harness: %d live values counted, %d found", H.live, alive);
-    if (H.n_succ != H.n_dtor + (uint32_t)alive)
-        fz_violation("constructions %u != destructions %u + live %d", H.n_succ, H.n_dtor, alive);
+    if (H.n_succ != H.n_dtor + H.n_forgot + (uint32_t)alive)
+        fz_violation("constructions %u != destructions %u + forgotten %u + live %d", H.n_succ, H.n_dtor, H.n_forgot,
+                     alive);
     if (ready ? pe != 0 || x != (void *)M.val : pe != EAGAIN)
         fz_violation("memo_peek returned %d (%p) in phase %s (value %p)", pe, x, fz_phase_name[M.phase],
                      (void *)M.val);
@@ -1442,12 +2519,14 @@ static void fz_check_quiescent(void)
                          (unsigned long long)M.ipcur[c]);
     }
     if (atomic_load(&IP.cur[IP_BLK]) != M.ipcur[IP_BLK] ||
-        atomic_load(&IP.made[IP_BLK]) != atomic_load(&IP.ndtor) + (M.ipcur[IP_BLK] != 0))
-        fz_violation("%s cell: %llu made, %llu destroyed, constructor/destructor say it holds %llu, the model %llu",
-                     fz_ip_name[IP_BLK], (unsigned long long)atomic_load(&IP.made[IP_BLK]),
-                     (unsigned long long)atomic_load(&IP.ndtor), (unsigned long long)atomic_load(&IP.cur[IP_BLK]),
-                     (unsigned long long)M.ipcur[IP_BLK]);
+        atomic_load(&IP.made[IP_BLK]) != atomic_load(&IP.ndtor) + atomic_load(&IP.nforgot) + (M.ipcur[IP_BLK] != 0))
+        fz_violation("%s cell: %llu made, %llu destroyed, %llu forgotten, constructor/destructor say it holds %llu, "
+                     "the model %llu", fz_ip_name[IP_BLK], (unsigned long long)atomic_load(&IP.made[IP_BLK]),
+                     (unsigned long long)atomic_load(&IP.ndtor), (unsigned long long)atomic_load(&IP.nforgot),
+                     (unsigned long long)atomic_load(&IP.cur[IP_BLK]), (unsigned long long)M.ipcur[IP_BLK]);
     fz_unlock();
+    if (H.life)
+        fz_check_ttl();
 }
 
 /* A returned value is genuine and was live at some point of the call. */
@@ -1574,7 +2653,7 @@ static void fz_check_tolerant(const fz_rec_t *r, uint32_t wb)
     case K_INVALIDATE:
         if (r->err == 0 && r->ndtor == 0) { /* detached a leased value */
             const fz_value_t *sv = (const fz_value_t *)r->seen;
-            if (!fz_is_made(sv) || (sv->dead && (sv->death < r->start || H.ev[sv->death].out != DT_DEFERRED)))
+            if (!fz_is_made(sv) || (sv->dead && (sv->death < r->start || !(H.ev[sv->death].out & DT_DEFERRED))))
                 fz_violation("memo_invalidate(%p) returned 0 without destroying it, but it was %s", r->seen,
                              fz_is_made(sv) ? "destroyed by someone else" : "never made");
         } else if (r->err == 0) {
@@ -1649,7 +2728,7 @@ static void fz_resync(uint32_t wb, int had_reset, int waits_slack, fz_rec_t *con
     int last = -1;
     for (uint32_t i = wb; i < H.nev; i++) {
         const fz_event_t *e = &H.ev[i];
-        if (e->kind == EV_BEGIN || (e->kind == EV_DTOR && e->out == DT_DEFERRED))
+        if (e->kind == EV_BEGIN || (e->kind == EV_DTOR && (e->out & DT_DEFERRED)))
             continue; /* a deferred destructor does not change the cell */
         if (e->kind == EV_END && e->out == OUT_SUCCESS)
             row = 0;
@@ -1707,6 +2786,7 @@ typedef struct fz_expect {
     fz_value_t *val;
     int fresh, ctor, gate, dies;
     fz_value_t *dtor;
+    int forget;           /* the disposal of dtor is .forget (memo_forget_all detached it) */
 } fz_expect_t;
 
 static fz_expect_t fz_predict(const fz_rec_t *r)
@@ -1763,8 +2843,10 @@ static fz_expect_t fz_predict(const fz_rec_t *r)
     case K_RELEASE:
         if (r->lease_mode != LM_SLOT || !r->lease_val)
             e.err = EINVAL;
-        else if (r->lease_val->held == 1 && !(M.phase == PH_READY && M.val == r->lease_val))
+        else if (r->lease_val->held == 1 && !(M.phase == PH_READY && M.val == r->lease_val)) {
             e.dtor = r->lease_val; /* the last lease on a detached value */
+            e.forget = r->lease_val->doom_forget;
+        }
         break;
     default:
         break;
@@ -1800,6 +2882,8 @@ static void fz_compare(const fz_rec_t *r, const fz_expect_t *e)
     if (e->dtor ? r->ndtor != 1 || r->dtor_val != e->dtor : r->ndtor != 0)
         fz_violation("%s destroyed %p (%d times), the model says %p", op, (void *)r->dtor_val, r->ndtor,
                      (void *)e->dtor);
+    if (r->forgot != e->forget)
+        fz_violation("%s ran .forget %d times, the model says %d", op, r->forgot, e->forget);
 }
 
 static void fz_apply(const fz_rec_t *r)
@@ -1810,6 +2894,7 @@ static void fz_apply(const fz_rec_t *r)
             M.phase = PH_READY;
             M.val = r->ctor_val;
             M.row = 0;
+            M.rank = ++M.tick;
             break;
         case OUT_FAIL:
         case OUT_NOVALUE:
@@ -1856,6 +2941,8 @@ static void fz_ip_seq(const fz_rec_t *r, uint64_t made0)
             fz_violation("get of the %s cell holding %llu returned %llu, constructor %d times; the model says"
                          " %llu", fz_ip_name[c], (unsigned long long)cur, (unsigned long long)r->ip_val,
                          r->ip_nctor, (unsigned long long)want);
+        if (!cur)
+            M.iprank[c] = ++M.tick;
         M.ipcur[c] = r->ip_val;
     }
 }
@@ -1863,6 +2950,21 @@ static void fz_ip_seq(const fz_rec_t *r, uint64_t made0)
 static void fz_seq_step(fz_worker_t *w)
 {
     fz_rec_t *r = &w->rec;
+    if (r->kind == K_LIFE) { /* predicted exactly, gate or not: it waits on no BUSY cell */
+        fz_lexp_t x;
+        fz_lock();
+        fz_life_predict(r, &x);
+        fz_unlock();
+        fz_go(w);
+        fz_lock();
+        uint64_t deadline = mt_now_ns() + FZ_HANG_NS;
+        while (w->busy)
+            fz_wait_d(deadline, FZ_HANG_NS, "a lifetime operation's return");
+        fz_trace("life", r);
+        fz_life_check(r, &x);
+        fz_unlock();
+        return;
+    }
     if (r->kind == K_CYCLES || r->kind == K_INPLACE) { /* they check themselves as they run */
         uint64_t made0 = atomic_load(&IP.made[(r->arg >> 1) & 1]);
         fz_go(w);
@@ -2043,6 +3145,8 @@ static void fz_open(int cancel)
     if (gr->kind == K_ACQUIRE)
         slack += nreset;
     fz_resync(M.gate_begin, had_reset, slack, recs, nrec);
+    if (M.phase == PH_READY)
+        M.rank = ++M.tick; /* published after the gate opened */
     for (int i = 0; i < FZ_MAX_WORKERS; i++)
         M.blocked[i] = -1;
 }
@@ -2103,9 +3207,18 @@ static size_t fz_burst(size_t i)
     fz_rec_t *recs[FZ_MAX_WORKERS];
     for (int j = 0; j < k; j++)
         recs[j] = &ws[j]->rec;
+    const fz_value_t *before = M.phase == PH_READY ? M.val : NULL;
+    uint64_t ipb[2] = { M.ipcur[0], M.ipcur[1] };
     fz_resync(wb, had_reset, -1, recs, k);
     for (int c = 0; c < 2; c++)
         M.ipcur[c] = fz_ip_state(c);
+    /* values registered in the burst: one rank, in no known order */
+    uint64_t wr = ++M.tick;
+    if (M.phase == PH_READY && M.val != before)
+        M.rank = wr;
+    for (int c = 0; c < 2; c++)
+        if (M.ipcur[c] && M.ipcur[c] != ipb[c])
+            M.iprank[c] = wr;
     return i;
 }
 
@@ -2125,6 +3238,8 @@ static void fz_advance(int arg)
     default: d = 3600000 * MS; break;
     }
     atomic_fetch_add(&fz_now_ns, d);
+    if (H.life) /* the two clocks move together */
+        atomic_fetch_add(&fz_ttl_ns, d);
 }
 
 static void fz_worker_step(int kind, int arg, int want)
@@ -2137,7 +3252,8 @@ static void fz_worker_step(int kind, int arg, int want)
     fz_prepare(w, kind, arg);
     /* memo_release never waits for the cell: predicted exactly, gate or not
      * (a deferred destructor may run while the constructor is blocked) */
-    if (M.phase == PH_BUSY && w->rec.kind != K_RELEASE && w->rec.kind != K_NOP && w->rec.kind != K_INPLACE)
+    if (M.phase == PH_BUSY && w->rec.kind != K_RELEASE && w->rec.kind != K_NOP && w->rec.kind != K_INPLACE &&
+        w->rec.kind != K_LIFE)
         fz_gate_step(w);
     else
         fz_seq_step(w);
@@ -2169,6 +3285,7 @@ static struct {
     fz_value_t *made[16];
     int nmade;
     void *dlog[64];
+    int dforget[64]; /* that disposal was .forget */
     int nd;
     memo_lease_t lc, l2;   /* the child's own leases */
     fz_value_t *lcv, *l2v;
@@ -2214,7 +3331,16 @@ static void fz_child_dtor(void *arg, void *p)
     (void)arg;
     if (CH.nd >= 64)
         fz_child_fail("too many destructions");
+    CH.dforget[CH.nd] = 0;
     CH.dlog[CH.nd++] = p;
+}
+
+/* a value memo_forget_all detached in the parent under a lease: its last
+ * release in the child forgets it too */
+static void fz_child_forget(void *arg, void *p)
+{
+    fz_child_dtor(arg, p);
+    CH.dforget[CH.nd - 1] = 1;
 }
 
 /* Leases on v in the child: the workers' (copied) and its own. */
@@ -2248,6 +3374,10 @@ static void fz_child_release(const char *what, memo_lease_t *l, fz_value_t **pv,
     *pv = NULL;
     int nd = CH.nd, e = memo_release(l);
     fz_child_expect(what, e, 0, CH.nmade, 0, nd, fz_child_leases(v) == 0 && v != cur ? v : NULL);
+    if (CH.nd > nd && CH.dforget[nd] != v->doom_forget)
+        fz_child_fail("%s ran the %s; memo_forget_all detached %p in the parent %s", what,
+                      CH.dforget[nd] ? ".forget" : "destructor", (void *)v,
+                      v->doom_forget ? "(forget it)" : "? no (destroy it)");
 }
 
 static void fz_child(int op)
@@ -2268,6 +3398,8 @@ static void fz_child(int op)
     pthread_mutex_init(&H.mu, NULL); /* the dispatcher held it at the fork; unused here */
     H.cell.ctor = fz_child_ctor;
     H.cell.dtor = fz_child_dtor;
+    if (H.cell.forget)
+        H.cell.forget = fz_child_forget;
     memset(&CH, 0, sizeof CH);
     fz_child_op = op & 7;
 
@@ -2452,6 +3584,31 @@ static void fz_finish(void)
             fz_check_quiescent();
         }
     }
+    /* the TTL cells: every lease released, then reset (predicted exactly) */
+    if (H.life) {
+        fz_lock();
+        T.pending[0] = T.pending[1] = 0;
+        fz_unlock();
+        for (int k = 0; k < 2 * FZ_SLOTS + 2; k++) {
+            int c = k < 2 * FZ_SLOTS ? k / FZ_SLOTS : k - 2 * FZ_SLOTS, j = k % FZ_SLOTS;
+            fz_lock();
+            int held = T.ls[c][j].held;
+            fz_unlock();
+            if (k < 2 * FZ_SLOTS && !held)
+                continue;
+            fz_worker_t *w = fz_take_worker(0);
+            if (!w)
+                fz_violation("no idle worker at the end of the input");
+            fz_prepare(w, K_LIFE, (k < 2 * FZ_SLOTS ? LF_REL | (j << 4) : LF_RESET) | (c ? LF_CELL : 0));
+            fz_seq_step(w);
+            fz_check_quiescent();
+        }
+        fz_lock();
+        for (uint32_t i = 0; i < T.nmade; i++)
+            if (!T.made[i]->dead)
+                fz_violation("TTL cell %d: value #%d was never disposed of", T.made[i]->cell, T.made[i]->id);
+        fz_unlock();
+    }
     /* the final reset runs in a worker, so that a cell left BUSY is reported
      * as a hang instead of blocking the dispatcher */
     fz_worker_t *w = fz_take_worker(0);
@@ -2485,8 +3642,9 @@ static void fz_finish(void)
     M.ipcur[IP_BLK] = M.ipcur[IP_VBL] = 0;
     fz_check_quiescent();
     fz_lock();
-    if (H.n_succ != H.n_dtor || H.live != 0)
-        fz_violation("at the end: %u constructions, %u destructions, %d live", H.n_succ, H.n_dtor, H.live);
+    if (H.n_succ != H.n_dtor + H.n_forgot || H.live != 0)
+        fz_violation("at the end: %u constructions, %u destructions, %u forgotten, %d live", H.n_succ, H.n_dtor,
+                     H.n_forgot, H.live);
     for (int i = 0; i < FZ_MAX_WORKERS; i++)
         for (int j = 0; j < FZ_SLOTS; j++)
             if (H.w[i].ls[j].held)
@@ -2509,6 +3667,9 @@ static void fz_finish(void)
     for (uint32_t i = 0; i < H.nmade; i++)
         free(H.made[i]);
     H.nmade = 0;
+    for (uint32_t i = 0; i < T.nmade; i++)
+        free(T.made[i]);
+    T.nmade = 0;
 }
 
 static void fz_init_once(void)
@@ -2528,6 +3689,12 @@ static void fz_init_once(void)
         H.w[i].id = i;
         pthread_cond_init(&H.w[i].cv, NULL);
     }
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&HL.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    T.cid[0] = 0;
+    T.cid[1] = 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -2573,7 +3740,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     H.real_waits = 0;
     H.in_burst = 0;
     H.xops = (data[1] & HDR_XOPS) != 0;
+    H.life = (data[2] & HDR_LIFE) != 0;
+    H.n_forgot = 0;
+    if (H.life)
+        H.cell.forget = fz_forget;
     H.forks = 0;
+    /* the lifetime ops' TTL cells (empty and unlisted between inputs) */
+    atomic_store(&fz_ttl_ns, FZ_TTL_BASE);
+    atomic_store(&IP.nforgot, 0);
+    T.ttl = fz_ttl_tab[(data[2] >> 3) & 3];
+    switch ((data[2] >> 5) & 3) {
+    case 0: T.stale = 0; break; /* no limit */
+    case 1: T.stale = T.ttl / 2 ? T.ttl / 2 : 1; break;
+    case 2: T.stale = 3 * T.ttl; break;
+    default: T.stale = 1; break;
+    }
+    T.min = fz_tmin_tab[(data[1] >> 3) & 3];
+    switch ((data[1] >> 5) & 3) {
+    case 0: T.max = 0; break;
+    case 1: T.max = 4 * T.min; break;
+    case 2: T.max = T.min; break;
+    default: T.max = 100000; break;
+    }
+    for (int c = 0; c < 2; c++) {
+        memset(&T.cell[c], 0, sizeof T.cell[c]);
+        T.cell[c].ctor = fz_tctor;
+        T.cell[c].dtor = fz_tdtor;
+        T.cell[c].forget = fz_tforget;
+        T.cell[c].arg = &T.cid[c];
+        T.cell[c].ttl_ms = T.ttl;
+        T.cell[c].retry_min_ms = T.min;
+        T.cell[c].retry_max_ms = T.max;
+        T.pending[c] = 0;
+        T.in_owner[c] = 0;
+        T.n_begin[c] = T.n_succ[c] = T.n_fail[c] = T.n_dtor[c] = T.n_forgot[c] = 0;
+        T.last_err[c] = 0;
+        T.ids[c] = 0;
+        memset(T.ls[c], 0, sizeof T.ls[c]);
+        memset(&TM[c], 0, sizeof TM[c]);
+        TM[c].phase = TP_EMPTY;
+    }
+    T.cell[1].refresh = MEMO_REFRESH_STALE;
+    T.cell[1].max_stale_ms = T.stale;
+    T.nmade = 0;
     for (int c = 0; c < 2; c++) { /* the in-place cells are empty between inputs */
         atomic_store(&IP.made[c], 0);
         atomic_store(&IP.dead_upto[c], 0);
@@ -2610,13 +3819,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (s[0] & OP_ARM) {
             fz_lock();
-            H.pending = s[2];
+            if (kind == K_LIFE) /* a TTL cell's next constructor call */
+                T.pending[(s[1] & LF_CELL) != 0] = s[2];
+            else
+                H.pending = s[2];
             fz_unlock();
         }
         switch (kind) {
         case K_ADVANCE: fz_advance(s[1]); break;
         case K_OPEN: fz_open(s[1] & 1); break;
         case K_FORK: fz_fork(s[1]); break;
+        case K_LIFE:
+            if ((s[1] & 7) == LF_STEP) {
+                fz_ttl_step(s[1]);
+                break;
+            }
+            fz_worker_step(kind, s[1], (s[0] >> 4) & 3);
+            break;
         default: fz_worker_step(kind, s[1], (s[0] >> 4) & 3); break;
         }
         fz_check_quiescent();
