@@ -99,7 +99,9 @@
  *   MEMO_MALLOC(n), MEMO_FREE(p)
  *                   The allocator for what memo allocates (the ~32-byte record
  *                   of a value detached while leased).  Define both or
- *                   neither (#error otherwise).  Default: malloc, free.
+ *                   neither (#error otherwise).  Default: malloc, free.  The
+ *                   program-wide registry of values (memo_shutdown) is
+ *                   shared by every unit, so it always uses realloc/free.
  *   MEMO_ASSERT(c)  Checks of memo's own invariants (BUSY when a busy period
  *                   ends, its owner set, retired lease counts never below 0, a
  *                   held lease names a cell), slow paths only.  Default: like
@@ -609,7 +611,10 @@ static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
 
 /** memo_peek(m, &v): the value if the cell is READY (0, *v set); EAGAIN if
  *  not (empty, failed or being constructed); EINVAL for NULL arguments.
- *  Never waits, never constructs, never writes shared memory. */
+ *  Never waits, never constructs, never writes shared memory.  A TTL cell:
+ *  the value if it is fresh, or if it is stale but a get would serve it
+ *  without waiting (MEMO_REFRESH_STALE within max_stale_ms, also while a
+ *  refresh runs); EAGAIN for a stale value a get would first rebuild. */
 static inline void *memo_i_ttl_peek_(memo_t *m);
 
 static inline int memo_peek(memo_t *m, void **out)
@@ -617,7 +622,7 @@ static inline int memo_peek(memo_t *m, void **out)
     if (!m || !out)
         return EINVAL;
     void *v = memo_i_slot_(m);
-    if (!v && m->ttl_ms)
+    if (!v)
         v = memo_i_ttl_peek_(m);
     if (!v)
         return EAGAIN;
@@ -642,7 +647,9 @@ static inline int memo_reset(memo_t *m);
  *  and the next get reconnects once.  Also EALREADY when the cell is empty or
  *  holds another value; EINVAL for NULL m or seen; EDEADLK from the cell's
  *  own constructor or destructor; ENOMEM as memo_reset.  Never waits for a
- *  running attempt.  A leased value is destroyed at its last release. */
+ *  running attempt, except one busy with `seen` itself (a TTL refresh of it,
+ *  which may keep it, or another thread's destroy of it): then it waits for
+ *  that outcome.  A leased value is destroyed at its last release. */
 static inline int memo_invalidate(memo_t *m, void *seen);
 
 /** memo_stats(m): a snapshot of the cell's counters (all zero for NULL).
@@ -695,7 +702,8 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease);
  *  one as usual).  Returns 0; EALREADY if the cell no longer holds the value
  *  (someone invalidated or reset it first); EINVAL for NULL or a lease not
  *  held; EDEADLK from the cell's own constructor or destructor; ENOMEM as
- *  memo_reset.  Never waits for a running attempt.
+ *  memo_reset.  Never waits for a running attempt, except as memo_invalidate
+ *  does (a refresh or destroy of that very value).
  *
  *  When is the pointer form, memo_invalidate(m, seen), enough?  When `seen`
  *  cannot have been destroyed and rebuilt at the same address between your
@@ -1119,6 +1127,11 @@ typedef struct memo_i_retired {
 /* What becomes of a value taken out of its cell. */
 #define MEMO_I_DESTROY 0u  /* dtor: reset, invalidate, replacement, shutdown */
 #define MEMO_I_FORGET 1u   /* forget: memo_forget_all, MEMO_FORK_RESET */
+/* `how` as the owner passes it on: with the pid of the process in which it
+ * claimed the cell (memo_i_dispose_ forgets a MEMO_FORK_RESET cell's value
+ * that a claim made in the parent takes out in a child: a constructor or
+ * destructor that forked). */
+#define MEMO_I_HOW_(how, pid) ((how) | ((pid) << 8))
 
 static inline void memo_i_rlock_(memo_t *m)
 {
@@ -1230,13 +1243,15 @@ typedef struct memo_i_registry {
     pthread_once_t tonce; /* creates tkey, once per program */
     pthread_key_t tkey;  /* per thread: its per-thread values (MEMOIZE_THREAD),
                             destroyed at thread exit */
+    int tkey_err;        /* pthread_key_create's error (EAGAIN: no key left) */
+    int tkey_ok;         /* tkey exists */
 } memo_i_registry_t;
 
 #ifdef MEMO_I_SHARED
-MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0 };
+MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0, 0, 0 };
 MEMO_I_SHARED MEMO_I_TLS int memo_i_fork_depth_v2_;
 #else
-static memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0 };
+static memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0, 0, 0 };
 static MEMO_I_TLS int memo_i_fork_depth_v2_;
 #endif
 
@@ -1296,14 +1311,22 @@ static inline void memo_i_atfork_(void)
 /* Registration numbers of per-thread values carry this bit (>>memo:lifetimes). */
 #define MEMO_I_REG_THREAD ((uint64_t)1 << 63)
 
+/* A thread inside its own fork handlers (fork_depth > 0) holds the lock
+ * already (memo's prepare handler took it): another library's fork handler
+ * that uses memo there -- a memo_reset of an inherited connection in a child
+ * handler registered before memo's -- must not lock it again. */
 static inline void memo_i_reg_lock_(void)
 {
     memo_i_atfork_(); /* the fork handlers guard the lock */
+    if (memo_i_fork_depth_v2_ > 0)
+        return;
     pthread_mutex_lock(&memo_i_registry_v2_.mu);
 }
 
 static inline void memo_i_reg_unlock_(void)
 {
+    if (memo_i_fork_depth_v2_ > 0)
+        return;
     pthread_mutex_unlock(&memo_i_registry_v2_.mu);
 }
 
@@ -1324,14 +1347,16 @@ static inline size_t memo_i_reg_find_(uint64_t after)
     return lo;
 }
 
-/* Removes the entry numbered seq (if it is there); lock held. */
-static inline void memo_i_unlist_locked_(uint64_t seq)
+/* Removes obj's entry numbered seq (if it is there: a number given out by
+ * another registry -- a library loaded with RTLD_LOCAL has its own -- is
+ * not taken for another object's); lock held. */
+static inline void memo_i_unlist_locked_(void *obj, uint64_t seq)
 {
     memo_i_registry_t *r = &memo_i_registry_v2_;
     if (!seq)
         return;
     size_t i = memo_i_reg_find_(MEMO_I_SEQ_(seq) - 1);
-    if (i < r->n && r->v[i].seq == seq && r->v[i].obj) {
+    if (i < r->n && r->v[i].seq == seq && r->v[i].obj == obj) {
         r->v[i].obj = NULL;
         r->live--;
     }
@@ -1354,6 +1379,8 @@ static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag)
             r->n = k;
         } else {
             size_t cap = r->cap ? 2 * r->cap : 32;
+            /* plain realloc, not MEMO_MALLOC: the table is shared by every
+             * unit of the program, whatever allocator each was built with */
             memo_i_entry_t *v = (memo_i_entry_t *)realloc(r->v, cap * sizeof *v);
             if (!v)
                 return 0;
@@ -1374,7 +1401,7 @@ static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag)
 static inline void memo_i_list_(memo_t *m)
 {
     memo_i_reg_lock_();
-    memo_i_unlist_locked_(m->reg_seq_);
+    memo_i_unlist_locked_(m, m->reg_seq_);
     m->reg_seq_ = memo_i_list_locked_(m, 0);
     if (m->on_fork == MEMO_FORK_RESET)
         memo_i_registry_v2_.forky = 1;
@@ -1386,7 +1413,7 @@ static inline void memo_i_unlist_(memo_t *m)
     if (!m->reg_seq_)
         return;
     memo_i_reg_lock_();
-    memo_i_unlist_locked_(m->reg_seq_);
+    memo_i_unlist_locked_(m, m->reg_seq_);
     m->reg_seq_ = 0;
     memo_i_reg_unlock_();
 }
@@ -1899,6 +1926,7 @@ static inline void memo_i_end_busy_keep_(memo_t *m, uint32_t next)
 typedef struct memo_i_attempt {
     memo_t *m;
     uint32_t busy;   /* the BUSY word we installed (without WAITERS) */
+    struct memo_i_retired *rec; /* a refresh's unused detach record, or NULL */
 } memo_i_attempt_t;
 
 static inline void memo_i_abandon_(void *p)
@@ -1908,6 +1936,7 @@ static inline void memo_i_abandon_(void *p)
      * runs: READY again (the next caller retries the refresh).  relaxed: we
      * own the cell. */
     int has = memo_i_atomic_load_relaxed(&a->m->tval_) != NULL;
+    MEMO_FREE(a->rec);
     memo_i_end_busy_(a->m, MEMO_I_NEXT(a->busy, has ? MEMO_I_READY : MEMO_I_EMPTY));
 }
 
@@ -1946,12 +1975,14 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint
  * its busy period, with the cleanup handler that ends the period if the
  * thread is cancelled or exits there.  Functions of their own: the handler
  * is a setjmp in C, and the callers' variables stay out of its reach. */
-static MEMO_I_NOINLINE int memo_i_run_ctor_(memo_t *m, uint32_t busy, int cs, void **v)
+static MEMO_I_NOINLINE int memo_i_run_ctor_(memo_t *m, uint32_t busy, int cs, void **v,
+                                           struct memo_i_retired *rec)
 {
     memo_i_attempt_t a;
     int err;
     a.m = m;
     a.busy = busy;
+    a.rec = rec;
     pthread_cleanup_push(memo_i_abandon_, &a);
     /* The constructor runs with the caller's cancellation state (a cancel
      * acting in it runs memo_i_abandon_); memo's own steps around it do not
@@ -1968,6 +1999,7 @@ static MEMO_I_NOINLINE void memo_i_run_dispose_(memo_t *m, uint32_t busy, int cs
     memo_i_attempt_t a;
     a.m = m;
     a.busy = busy;
+    a.rec = NULL;
     pthread_cleanup_push(memo_i_abandon_, &a);
     memo_i_recancel_(cs); /* the destructor runs in the caller's state */
     memo_i_dispose_(m, v, how);
@@ -1980,9 +2012,12 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
 {
     void *v = NULL;
     int drop_now = 0;
+    /* the pid of our claim, before the constructor's own claims of other
+     * cells (or a fork in it) change the thread's record */
+    const uint32_t cpid = memo_i_claim_pid_v1_;
     memo_i_count_(&m->attempts_);
     uint64_t t0 = MEMO_NOW_NS();
-    int err = memo_i_run_ctor_(m, busy, cs, &v);
+    int err = memo_i_run_ctor_(m, busy, cs, &v, rec);
     if (err == 0 && v == NULL)
         err = MEMO_ENOVALUE;
     uint64_t t1 = MEMO_NOW_NS();
@@ -1996,9 +2031,12 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
              * after the detach sees the new epoch and lets go.  relaxed: we
              * own the cell; a reader that loads NULL waits for our end. */
             memo_i_atomic_store_relaxed(&m->tval_, NULL);
-            drop_now = memo_i_detach_(m, old, rec, MEMO_I_DESTROY);
+            drop_now = memo_i_detach_(m, old, rec, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
         }
-        memo_i_list_(m);
+        /* A refresh keeps the cell's number: values built from this cell
+         * since its first construction stay newer than it (shutdown order). */
+        if (!old || !m->reg_seq_)
+            memo_i_list_(m);
         if (m->ttl_ms) {
             /* relaxed: published by the release store of tval_ below; a
              * reader that loads this value reads this expiry or a later one
@@ -2015,7 +2053,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         if (drop_now) {
             memo_i_recancel_(cs); /* the destructor runs in the caller's state */
-            memo_i_dispose_(m, old, MEMO_I_DESTROY);
+            memo_i_dispose_(m, old, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
             memo_i_nocancel_();
         }
         return memo_i_ok_(v);
@@ -2035,7 +2073,10 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     if (old) {
         /* relaxed: our own cell's expiry */
         uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
-        if (now < exp || memo_i_servable_(m, now, exp)) {
+        /* A refresh that forked (its claim was made in the parent) never
+         * keeps a MEMO_FORK_RESET cell's parent value in the child. */
+        int parents = m->on_fork == MEMO_FORK_RESET && cpid != memo_i_pid_();
+        if (!parents && (now < exp || memo_i_servable_(m, now, exp))) {
             /* stale-if-error: the old value stays; the failure record stays
              * current for this READY word (the backoff window). */
             uint32_t next = MEMO_I_NEXT(busy, MEMO_I_READY);
@@ -2045,7 +2086,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
             return memo_i_ok_(old);
         }
         memo_i_atomic_store_relaxed(&m->tval_, NULL); /* relaxed: as above */
-        drop_now = memo_i_detach_(m, old, rec, MEMO_I_DESTROY);
+        drop_now = memo_i_detach_(m, old, rec, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
         memo_i_unlist_(m);
     }
     uint32_t next = MEMO_I_NEXT(busy, MEMO_I_FAILED);
@@ -2053,7 +2094,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     memo_i_end_busy_(m, next);
     if (drop_now) {
         memo_i_recancel_(cs);
-        memo_i_dispose_(m, old, MEMO_I_DESTROY);
+        memo_i_dispose_(m, old, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
         memo_i_nocancel_();
     }
     return memo_i_err_(err);
@@ -2147,7 +2188,7 @@ static int memo_i_ready_ttl_(memo_t *m, uint32_t s, int cs, memo_i_res_t *r)
          * reset, the destructor inside the busy period). */
         memo_i_atomic_store_relaxed(&m->tval_, NULL);
         memo_i_unlist_(m);
-        memo_i_run_dispose_(m, busy, cs, v, MEMO_I_DESTROY);
+        memo_i_run_dispose_(m, busy, cs, v, MEMO_I_HOW_(MEMO_I_DESTROY, memo_i_claim_pid_v1_));
         *r = memo_i_construct_(m, busy, cs, NULL, NULL);
         return 1;
     }
@@ -2188,8 +2229,10 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             void *v = memo_i_slot_(m);
             if (v)
                 return memo_i_ok_(v);
+            /* A value in tval_ (not ttl_ms, which a program might change
+             * under a published value): a TTL cell. */
             memo_i_res_t r;
-            if (m->ttl_ms && memo_i_ready_ttl_(m, s, cs, &r))
+            if (memo_i_ready_ttl_(m, s, cs, &r))
                 return r;
             continue; /* a reset began after our load of state_ */
         }
@@ -2215,11 +2258,9 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
                 memo_i_take_over_(m, s); /* forked mid-way: the owner is not here */
                 continue;
             }
-            if (m->ttl_ms) {
-                void *v = memo_i_busy_ttl_(m);
-                if (v)
-                    return memo_i_ok_(v); /* stale, while it is refreshed */
-            }
+            void *sv = memo_i_busy_ttl_(m);
+            if (sv)
+                return memo_i_ok_(sv); /* stale, while it is refreshed */
             if (timeout_ms == 0)
                 return memo_i_err_(ETIMEDOUT);
             if (timeout_ms > 0 && !deadline)
@@ -2274,7 +2315,7 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint
     uint32_t e = (uint32_t)(memo_i_atomic_load_relaxed(&m->leases_) >> 32);
     rec->value = v;
     rec->epoch = e;
-    rec->how = how | (memo_i_pid_() << 8);
+    rec->how = how; /* with the claimer's pid (MEMO_I_HOW_) */
     rec->count = MEMO_I_BIAS;
     /* The record is listed BEFORE the epoch moves on: a release that sees
      * the new epoch must find it (see memo_i_unpin_).  The next epoch is one
@@ -2351,6 +2392,14 @@ static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, 
     }
     void *v = memo_i_take_(m);
     memo_i_unlist_(m);
+    if (!seen && epoch == MEMO_I_ANY_EPOCH) {
+        /* a reset (or a sweep) forgets a failure and its backoff window:
+         * a TTL cell may hold a value and a failed refresh's record.
+         * relaxed: published by memo_i_end_busy_'s exchange. */
+        memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
+        memo_i_atomic_store_relaxed(&m->retry_at_, 0);
+    }
+    how = MEMO_I_HOW_(how, memo_i_claim_pid_v1_); /* our claim's pid, just made */
     if (memo_i_detach_(m, v, rec, how))
         memo_i_run_dispose_(m, busy, cs, v, how);
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
@@ -2472,6 +2521,22 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
     if ((s & MEMO_I_PHASE) == MEMO_I_BUSY && memo_i_owned_by_me_(m))
         return EDEADLK;
     for (;;) {
+        /* relaxed: a first look (as below) */
+        if ((s & MEMO_I_PHASE) == MEMO_I_BUSY && memo_i_held_(m) == seen &&
+            (epoch == MEMO_I_ANY_EPOCH || memo_i_atomic_load_relaxed(&m->leases_) >> 32 == epoch)) {
+            /* Another thread is busy with this very value: a TTL refresh
+             * (which keeps it while it rebuilds and keeps it for good if
+             * the rebuild fails), or a destroy about to take it.  Wait for
+             * the outcome, then look again. */
+            if (memo_i_owner_elsewhere_(m)) {
+                memo_i_take_over_(m, s);
+            } else if (memo_i_wait_(m, s, 0) == EDEADLK) {
+                rc = EDEADLK;
+                break;
+            }
+            s = memo_i_atomic_load_acquire(&m->state_); /* acquire: as above */
+            continue;
+        }
         if ((s & MEMO_I_PHASE) != MEMO_I_READY) {
             rc = EALREADY;
             break;
@@ -2576,9 +2641,10 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
             memo_i_res_t r = memo_i_get_slow_(m, -1);
             if (r.err)
                 return r.err;
-            if (!m->ttl_ms)
-                continue; /* the value is built; pin it as above */
-            v = r.v; /* a TTL cell's value (never in slot_), loaded after e0 */
+            /* Pin what the slow path returned (a TTL cell's value is never
+             * in slot_): it was loaded, or built, after e0 was read, so the
+             * argument below holds for it as for a loaded slot. */
+            v = r.v;
         }
         /* relaxed: atomicity is all we need.  If the add still reads epoch
          * e0, v is e0's value (it was loaded after e0 was read, and a value
@@ -2670,7 +2736,7 @@ static inline memo_t *memo_i_entry_cell_(const memo_i_entry_t *e)
     memo_t *m = (memo_t *)e->obj;
     if (m->reg_seq_ == e->seq)
         return m;
-    memo_i_unlist_locked_(e->seq);
+    memo_i_unlist_locked_(e->obj, e->seq);
     return NULL;
 }
 
@@ -2771,11 +2837,14 @@ static inline void memo_i_child_forget_(memo_t *m)
 
 /* Per-thread values (MEMOIZE_THREAD, >>memo:thread) in a sweep and in a
  * forked child. */
+static inline void memo_i_thread_fork_mine_(void);
+
 static void memo_i_forked_child_(void)
 {
     memo_i_registry_t *r = &memo_i_registry_v2_;
     if (!r->forky)
         return;
+    memo_i_thread_fork_mine_();
     /* Oldest first; the lock is let go before any .forget runs (it may use
      * memo), so each step finds its place again by number. */
     uint64_t after = 0;
@@ -2799,7 +2868,7 @@ static void memo_i_forked_child_(void)
             memo_i_reg_unlock_();
             continue;
         }
-        memo_i_unlist_locked_(e.seq);
+        memo_i_unlist_locked_(m, e.seq);
         m->reg_seq_ = 0;
         memo_i_reg_unlock_();
         memo_i_child_forget_(m);
@@ -2834,7 +2903,8 @@ typedef struct memo_i_tnode {
     uint64_t tid;                  /* the owning thread */
     struct memo_i_tnode *tnext;    /* the thread's other nodes (thread exit) */
     _Atomic(uint32_t) ready;       /* 1: the value is there (fast path) */
-    _Atomic(uint32_t) busy;        /* 1: a sweep is disposing of the value */
+    MEMO_I_A64 busy;               /* the thread of a sweep disposing of the
+                                      value, else 0 */
     uint32_t building;             /* 1: this thread runs the constructor */
     uint32_t chained;              /* 1: in the thread's list (tkey) */
     uint32_t nfail;                /* consecutive failures, this thread */
@@ -2859,17 +2929,25 @@ static void memo_i_thread_exit_(void *head)
 
 static void memo_i_tkey_create_(void)
 {
-    pthread_key_create(&memo_i_registry_v2_.tkey, memo_i_thread_exit_);
+    memo_i_registry_v2_.tkey_err = pthread_key_create(&memo_i_registry_v2_.tkey, memo_i_thread_exit_);
+    memo_i_registry_v2_.tkey_ok = !memo_i_registry_v2_.tkey_err;
 }
 
 /* Waits while a sweep disposes of n's value (a few ns to a destructor's
- * length: a yield loop). */
-static inline void memo_i_tquiet_(memo_i_tnode_t *n)
+ * length: a yield loop).  EDEADLK if the sweep is the calling thread's own
+ * (a per-thread value's destructor, run by memo_shutdown in its own thread,
+ * that gets or resets that value again). */
+static inline int memo_i_tquiet_(memo_i_tnode_t *n)
 {
+    uint64_t b;
     /* acquire: the sweep's disposal (its reads of our value) happens-before
      * we write the value again or our storage goes away. */
-    while (memo_i_atomic_load_acquire(&n->busy))
+    while ((b = memo_i_atomic_load_acquire(&n->busy)) != 0) {
+        if (b == memo_i_self_())
+            return EDEADLK;
         sched_yield();
+    }
+    return 0;
 }
 
 static inline void memo_i_tbuilt_(void *p)
@@ -2903,9 +2981,8 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
         err = 0;
         goto out;
     }
-    memo_i_tquiet_(n);
-    if (n->building) {
-        err = EDEADLK; /* from its own constructor */
+    if (memo_i_tquiet_(n) || n->building) {
+        err = EDEADLK; /* from its own constructor, or its own sweep */
         goto out;
     }
     if (n->nfail && m->retry_min_ms && MEMO_NOW_NS() < n->retry_at) {
@@ -2915,6 +2992,10 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     if (!n->chained) {
         memo_i_registry_t *r = &memo_i_registry_v2_;
         pthread_once(&r->tonce, memo_i_tkey_create_);
+        if (r->tkey_err) {
+            err = r->tkey_err; /* no thread-exit destructor: build nothing */
+            goto out;
+        }
         n->cell = m;
         n->drop = drop;
         n->tid = memo_i_self_();
@@ -2970,7 +3051,7 @@ static inline int memo_i_treset_(memo_i_tnode_t *n)
     n->retry_at = 0;
     memo_i_reg_lock_();
     if (n->seq) {
-        memo_i_unlist_locked_(n->seq);
+        memo_i_unlist_locked_(n, n->seq);
         n->seq = 0;
         memo_i_atomic_store_relaxed(&n->ready, 0); /* relaxed: our own thread's flag */
         memo_i_reg_unlock_();
@@ -2979,26 +3060,40 @@ static inline int memo_i_treset_(memo_i_tnode_t *n)
         return 0;
     }
     memo_i_reg_unlock_();
-    memo_i_tquiet_(n); /* a sweep has it: done when it is */
+    int rc = memo_i_tquiet_(n); /* a sweep has it: done when it is */
     memo_i_recancel_(cs);
-    return 0;
+    return rc;
 }
 
 /* A sweep's step on a per-thread value (lock held; unlocks): unlist it, mark
  * it busy, and dispose of it outside the lock, in the sweeping thread. */
+static inline void memo_i_tunbusy_(void *p)
+{
+    /* release: our disposal happens-before the owner's next write */
+    memo_i_atomic_store_release(&((memo_i_tnode_t *)p)->busy, 0);
+}
+
+/* The disposal, with a cleanup handler that clears `busy` if the sweeping
+ * thread is cancelled or exits in the destructor (else the owner would wait
+ * for ever).  A function of its own: the handler is a setjmp in C. */
+static MEMO_I_TYPED_COLD_ void memo_i_tsweep_drop_(memo_i_tnode_t *n, uint32_t how)
+{
+    pthread_cleanup_push(memo_i_tunbusy_, n);
+    n->drop(n, how);
+    pthread_cleanup_pop(1);
+}
+
 static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how)
 {
     memo_i_tnode_t *n = (memo_i_tnode_t *)node;
-    memo_i_unlist_locked_(seq);
+    memo_i_unlist_locked_(node, seq);
     n->seq = 0;
     /* relaxed: ordered before `ready` = 0 by the release below */
-    memo_i_atomic_store_relaxed(&n->busy, 1);
-    /* release: a thread that sees `ready` = 0 (acquire) sees busy = 1 */
+    memo_i_atomic_store_relaxed(&n->busy, memo_i_self_());
+    /* release: a thread that sees `ready` = 0 (acquire) sees `busy` */
     memo_i_atomic_store_release(&n->ready, 0);
     memo_i_reg_unlock_();
-    n->drop(n, how);
-    /* release: our disposal happens-before the owner's next write */
-    memo_i_atomic_store_release(&n->busy, 0);
+    memo_i_tsweep_drop_(n, how);
     return 0;
 }
 
@@ -3007,6 +3102,18 @@ static inline int memo_i_thread_sweep_(void *node, uint64_t seq, uint32_t how)
  * thread's value belongs to a thread that does not exist here: forgotten
  * (their thread-local storage is still mapped in the child until a new
  * thread reuses it; no new thread exists yet). */
+/* A forked child: a sweep of the parent that was disposing of one of the
+ * forking thread's values does not exist here -- that value is the
+ * parent's (forgotten by nobody here); the node is free again. */
+static inline void memo_i_thread_fork_mine_(void)
+{
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    if (r->tkey_ok) { /* no other thread exists */
+        for (memo_i_tnode_t *n = (memo_i_tnode_t *)pthread_getspecific(r->tkey); n; n = n->tnext)
+            memo_i_atomic_store_relaxed(&n->busy, 0);
+    }
+}
+
 static inline void memo_i_thread_fork_(void *node, uint64_t seq)
 {
     memo_i_tnode_t *n = (memo_i_tnode_t *)node;
@@ -3014,7 +3121,7 @@ static inline void memo_i_thread_fork_(void *node, uint64_t seq)
         memo_i_reg_unlock_();
         return;
     }
-    memo_i_unlist_locked_(seq);
+    memo_i_unlist_locked_(node, seq);
     n->seq = 0;
     /* relaxed: no other thread exists */
     memo_i_atomic_store_relaxed(&n->ready, 0);

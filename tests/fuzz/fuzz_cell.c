@@ -1507,7 +1507,10 @@ static int fz_helper_probe(int c, fz_tval_t *old, int serve, int excl)
     e = memo_peek(m, &x);
     if (serve ? e != 0 || x != (void *)old : e != EAGAIN)
         fz_violation("TTL cell %d %s: another thread's memo_peek returned %d (#%d)", c, st, e, fz_tid(x));
-    e = memo_invalidate(m, old ? (void *)old : (void *)&H.foreign);
+    /* a value the cell does not hold: EALREADY at once (invalidating the
+     * value being refreshed waits for the refresh's outcome, so it cannot
+     * be called from here, where the constructor waits for this helper) */
+    e = memo_invalidate(m, (void *)&H.foreign);
     if (e != EALREADY)
         fz_violation("TTL cell %d %s: another thread's memo_invalidate returned %d, not EALREADY", c, st, e);
     if (!serve)
@@ -1964,16 +1967,13 @@ static void fz_life_predict(const fz_rec_t *r, fz_lexp_t *x)
         }
         break;
     case LF_RESET:
-        /* Of a READY cell that kept its stale value through failed refreshes,
-         * memo resets the value but not failures_in_row: the next failure's
-         * window goes on doubling (as memo.h 0.2.0 does; reported, see the
-         * commit that added this) */
+        /* A reset forgets the failure and its window, also of a READY cell
+         * that kept its stale value through failed refreshes (memo_reset's
+         * promise; 0.2.0 first left failures_in_row there, found here) */
         if (t->phase == TP_READY && !t->val->held)
             x->disp = t->val;
-        if (t->phase == TP_FAILED) { /* forgets the failure and its window */
-            t->row = 0;
-            t->retry_at = 0;
-        }
+        t->row = 0;
+        t->retry_at = 0;
         t->phase = TP_EMPTY;
         t->val = NULL;
         t->failcur = 0;
@@ -2026,6 +2026,8 @@ static void fz_lcommit_sweep(const fz_rec_t *r)
             TM[c].phase = TP_EMPTY;
             TM[c].val = NULL;
             TM[c].failcur = 0;
+            TM[c].row = 0; /* as memo_reset: the failure and its window go */
+            TM[c].retry_at = 0;
         }
 }
 
@@ -2106,10 +2108,14 @@ static void fz_life_check(fz_rec_t *r, const fz_lexp_t *x)
         fz_violation("%s of TTL cell %d disposed of %d value(s) (#%d%s); the model says %s #%d%s", op, c, r->t_ndisp,
                      fz_tid(r->t_disp_val), r->t_disp_forget ? ", .forget" : "", x->disp ? "one:" : "none",
                      fz_tid(x->disp), x->disp_forget ? ", .forget" : "");
+    int refreshed = TM[c].val != NULL; /* the cell held a value: a refresh */
+    uint64_t prior_rank = TM[c].rank;
     TM[c] = x->next;
     if (x->newval) {
         TM[c].val = r->t_ctor_val;
-        TM[c].rank = ++M.tick;
+        /* a refresh keeps the cell's registration (memo_shutdown order:
+         * values built from it since stay newer); a first build is new */
+        TM[c].rank = refreshed ? prior_rank : ++M.tick;
     }
 }
 
