@@ -34,6 +34,7 @@ suites=(
   "overrides|tests/test_overrides.c"
   "kinds|tests/typed/test_typed_kinds.c"
   "nongnu|tests/test_nongnu.c"
+  "lifetimes|tests/test_lifetimes.c"
 )
 
 record() { # name ok(0/1) count
