@@ -33,6 +33,7 @@ suites=(
   "cancel|tests/test_cancel.c"
   "overrides|tests/test_overrides.c"
   "kinds|tests/typed/test_typed_kinds.c"
+  "thread|tests/typed/test_thread.c tests/typed/tu_thread_def.c tests/typed/tu_thread_use.c"
   "nongnu|tests/test_nongnu.c"
   "lifetimes|tests/test_lifetimes.c"
 )
