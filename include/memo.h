@@ -194,10 +194,13 @@
  *                memo_forget_all: one value kept for that reason
  *   ENOTSUP      memo_acquire of a cell whose value lives in place
  *   ETIMEDOUT    memo_get_timed waited its full timeout (the attempt goes on)
- *   EAGAIN       memo_peek: no value yet
+ *   EAGAIN       memo_peek: no value yet; a MEMOIZE_THREAD getter: no pthread
+ *                key left for its thread-exit destructor
  *   EALREADY     memo_invalidate[_lease]: the cell no longer holds the value
  *                you saw
  *   EOVERFLOW    memo_acquire: 2^31 leases are held on the value already
+ *   ECANCELED    a MEMOIZE_THREAD getter called from a destructor at thread
+ *                exit after 4 rounds of rebuilding there (nothing built)
  *   MEMO_ENOVALUE a constructor returned 0 but left a NULL value (a bug in the
  *                constructor): the attempt counts as failed, nothing cached
  *   anything else  the constructor's own return value, passed through
@@ -809,7 +812,11 @@ static inline int memo_forget_all(void);
  *              `int ctor(U *out)` on that thread's first call, in that thread;
  *              a failure is returned and not cached, the next call of that
  *              thread retries (retry_min_ms/retry_max_ms backoff, per
- *              thread); EINVAL for out == NULL; EDEADLK from ctor itself.
+ *              thread); EINVAL for out == NULL; EDEADLK from ctor itself
+ *              (or from its dtor run by memo_shutdown in this thread);
+ *              EAGAIN if no pthread key is left for the thread-exit
+ *              destructor; ECANCELED from a destructor at thread exit after
+ *              4 rounds of rebuilding there.
  *              Ready: a thread-local load, a test and a copy, no lock.
  *    name_reset  `int name_reset(void)`: destroys the calling thread's value
  *              (dtor) and its backoff; the next call builds again.
@@ -1231,6 +1238,8 @@ MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
 typedef struct memo_i_entry {
     void *obj;       /* a memo_t, or a per-thread value's node; NULL = removed */
     uint64_t seq;    /* its registration number (| MEMO_I_REG_THREAD) */
+    uint32_t reset;  /* a MEMO_FORK_RESET cell: the only cells a forked child
+                        touches (it never reads another cell's memory) */
 } memo_i_entry_t;
 
 typedef struct memo_i_registry {
@@ -1367,7 +1376,7 @@ static inline void memo_i_unlist_locked_(void *obj, uint64_t seq)
 /* Appends obj with a new number (| tag), returned; 0 if the table could not
  * grow (the value is then not listed: memo_shutdown will not see it); lock
  * held. */
-static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag)
+static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag, uint32_t reset)
 {
     memo_i_registry_t *r = &memo_i_registry_v2_;
     if (r->n == r->cap) {
@@ -1390,6 +1399,7 @@ static inline uint64_t memo_i_list_locked_(void *obj, uint64_t tag)
     }
     r->v[r->n].obj = obj;
     r->v[r->n].seq = ++r->seq | tag;
+    r->v[r->n].reset = reset;
     r->live++;
     return r->v[r->n++].seq;
 }
@@ -1402,7 +1412,7 @@ static inline void memo_i_list_(memo_t *m)
 {
     memo_i_reg_lock_();
     memo_i_unlist_locked_(m, m->reg_seq_);
-    m->reg_seq_ = memo_i_list_locked_(m, 0);
+    m->reg_seq_ = memo_i_list_locked_(m, 0, m->on_fork == MEMO_FORK_RESET);
     if (m->on_fork == MEMO_FORK_RESET)
         memo_i_registry_v2_.forky = 1;
     memo_i_reg_unlock_();
@@ -2863,7 +2873,7 @@ static void memo_i_forked_child_(void)
             memo_i_thread_fork_(e.obj, e.seq); /* unlocks */
             continue;
         }
-        memo_t *m = memo_i_entry_cell_(&e);
+        memo_t *m = e.reset ? memo_i_entry_cell_(&e) : NULL;
         if (!m || m->on_fork != MEMO_FORK_RESET) {
             memo_i_reg_unlock_();
             continue;
@@ -2907,6 +2917,7 @@ typedef struct memo_i_tnode {
                                       value, else 0 */
     uint32_t building;             /* 1: this thread runs the constructor */
     uint32_t chained;              /* 1: in the thread's list (tkey) */
+    uint32_t dead;                 /* 1: the thread is past its last exit round */
     uint32_t nfail;                /* consecutive failures, this thread */
     int last_err;                  /* the last failure's error */
     uint64_t retry_at;             /* MEMO_NOW_NS() before which calls fail fast */
@@ -2915,15 +2926,28 @@ typedef struct memo_i_tnode {
 static inline int memo_i_treset_(memo_i_tnode_t *n);
 
 /* Thread exit (the key's destructor, in the exiting thread): its values,
- * newest node first.  A destructor that builds a value again re-arms the
- * key; POSIX then runs this again (PTHREAD_DESTRUCTOR_ITERATIONS). */
+ * newest node first.  A destructor that builds a value again (gets a
+ * per-thread value) re-arms the key; this loops itself, not relying on
+ * POSIX's PTHREAD_DESTRUCTOR_ITERATIONS (4 on glibc: a value built in the
+ * last one would stay listed, pointing into a dead thread's storage).  In
+ * the last of MEMO_I_EXIT_ROUNDS rounds the nodes are marked dead first, so
+ * a getter called there returns ECANCELED instead of building. */
+#define MEMO_I_EXIT_ROUNDS 4
 static void memo_i_thread_exit_(void *head)
 {
-    for (memo_i_tnode_t *n = (memo_i_tnode_t *)head, *next; n; n = next) {
-        next = n->tnext;
-        n->tnext = NULL;
-        n->chained = 0;
-        memo_i_treset_(n);
+    memo_i_registry_t *r = &memo_i_registry_v2_;
+    for (int round = 0; head; round++) {
+        for (memo_i_tnode_t *n = (memo_i_tnode_t *)head, *next; n; n = next) {
+            next = n->tnext;
+            n->tnext = NULL;
+            n->chained = 0;
+            if (round + 1 >= MEMO_I_EXIT_ROUNDS)
+                n->dead = 1;
+            memo_i_treset_(n);
+        }
+        head = pthread_getspecific(r->tkey);
+        if (head)
+            pthread_setspecific(r->tkey, NULL);
     }
 }
 
@@ -2985,6 +3009,10 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
         err = EDEADLK; /* from its own constructor, or its own sweep */
         goto out;
     }
+    if (n->dead) {
+        err = ECANCELED; /* from a destructor, this thread's exit long begun */
+        goto out;
+    }
     if (n->nfail && m->retry_min_ms && MEMO_NOW_NS() < n->retry_at) {
         err = n->last_err; /* within this thread's backoff window */
         goto out;
@@ -3013,7 +3041,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
         memo_i_atomic_store_relaxed(&m->last_ns_, t1 - t0);
         memo_i_count_(&m->successes_);
         memo_i_reg_lock_();
-        n->seq = memo_i_list_locked_(n, MEMO_I_REG_THREAD);
+        n->seq = memo_i_list_locked_(n, MEMO_I_REG_THREAD, 0);
         memo_i_registry_v2_.forky = 1;
         /* release: the value written by build happens-before a sweep's (or
          * a forked child's) disposal that acquires it; our own fast path

@@ -1675,7 +1675,7 @@ static void test_dtor_rebuilding_once_at_thread_exit(void **state)
     assert_int_equal(LOAD(rb1_log.builds), LOAD(rb1_log.dtors));
 }
 
-/* KNOWN DEFECT (include/memo.h:2815-2823 memo_i_thread_exit_; 2880-2889 the
+/* FOUND IN REVIEW, FIXED (was: include/memo.h:2815-2823 memo_i_thread_exit_; 2880-2889 the
  * re-arm in memo_i_tget_): a dtor that gets its value again every time.
  * glibc runs key destructors PTHREAD_DESTRUCTOR_ITERATIONS (4) times, then
  * stops: the value built in the last round is never destroyed and stays
@@ -1720,18 +1720,18 @@ static void rba_child(void)
     CHILD_CHECK(runner_start(&i, idle_main, 0) == 0);
     CHILD_CHECK(pthread_join(i.th, NULL) == 0);
     fflush(NULL);
-    CHILD_CHECK(memo_shutdown() == 0);                  /* SIGSEGV here */
+    CHILD_CHECK(memo_shutdown() == 0);                  /* crashed before the fix */
     CHILD_CHECK(LOAD(rba_log.dtors) == d);              /* nothing of the dead thread */
     CHILD_CHECK(LOAD(rba_log.bad) == 0);
 }
 
-static void test_dtor_rebuilding_at_every_exit_known_defect(void **state)
+static void test_dtor_rebuilding_at_every_exit(void **state)
 {
     (void)state;
     in_child(rba_child);
 }
 
-/* KNOWN DEFECT (include/memo.h:2954-2967 memo_i_thread_sweep_ marks the
+/* FOUND IN REVIEW, FIXED (was: include/memo.h:2954-2967 memo_i_thread_sweep_ marks the
  * node busy; 2832-2838 memo_i_tquiet_, called at 2871 in memo_i_tget_ and
  * at 2947 in memo_i_treset_, waits for busy to clear): memo_shutdown()
  * destroys the calling thread's own per-thread value with the node marked
@@ -1759,20 +1759,20 @@ static void sdg_child(void)
 {
     tval_t v;
     CHILD_CHECK(get_sdg(&v) == 0);
-    CHILD_CHECK(memo_shutdown() == 0);                  /* hangs here */
+    CHILD_CHECK(memo_shutdown() == 0);                  /* hung before the fix */
     CHILD_CHECK(sdg_inner == 0 || sdg_inner == EDEADLK);
     CHILD_CHECK(LOAD(sdg_log.dtor_n[v.serial]) == 1);
     CHILD_CHECK(memo_shutdown() == 0);                  /* a value the dtor built */
     CHILD_CHECK(LOAD(sdg_log.builds) == LOAD(sdg_log.dtors));
 }
 
-static void test_shutdown_dtor_getting_own_value_known_defect(void **state)
+static void test_shutdown_dtor_getting_own_value(void **state)
 {
     (void)state;
     in_child(sdg_child);
 }
 
-/* KNOWN DEFECT (include/memo.h:2739-2772 memo_i_forked_child_ and 2975-2989
+/* FOUND IN REVIEW, FIXED (was: include/memo.h:2739-2772 memo_i_forked_child_ and 2975-2989
  * memo_i_thread_fork_ visit only listed nodes; 2954-2967
  * memo_i_thread_sweep_ unlists the node and sets busy before its drop):
  * fork() while another thread's memo_shutdown() runs the dtor of the
@@ -1794,7 +1794,7 @@ static void fsg_drop(tval_t v)
 static int fsg_make(tval_t *out) { return tv_make(&get_fsg_log, out, 1); }
 MEMOIZE_THREAD(static, get_fsg2, tval_t, fsg_make, fsg_drop);
 
-static void test_fork_while_a_sweep_destroys_own_value_known_defect(void **state)
+static void test_fork_while_a_sweep_destroys_own_value(void **state)
 {
     (void)state;
     tlog_t *g = &get_fsg_log;
@@ -1812,7 +1812,7 @@ static void test_fork_while_a_sweep_destroys_own_value_known_defect(void **state
         child_enter();
         atomic_store(&fsg_gated, 0);
         tval_t w;
-        CHILD_CHECK(get_fsg2(&w) == 0);                /* hangs here */
+        CHILD_CHECK(get_fsg2(&w) == 0);                /* hung before the fix */
         CHILD_CHECK(w.owner == MAIN_ID && w.serial != v.serial);
         CHILD_CHECK(get_fsg2_reset() == 0);
         fflush(NULL);
@@ -1956,9 +1956,9 @@ int main(void)
         cmocka_unit_test_teardown(test_pointer_values_one_object_per_thread, teardown),
         cmocka_unit_test_teardown(test_dtor_rebuilding_once_at_thread_exit, teardown),
         cmocka_unit_test_teardown(test_declare_thread_across_units, teardown),
-        cmocka_unit_test_teardown(test_dtor_rebuilding_at_every_exit_known_defect, teardown),
-        cmocka_unit_test_teardown(test_shutdown_dtor_getting_own_value_known_defect, teardown),
-        cmocka_unit_test_teardown(test_fork_while_a_sweep_destroys_own_value_known_defect, teardown),
+        cmocka_unit_test_teardown(test_dtor_rebuilding_at_every_exit, teardown),
+        cmocka_unit_test_teardown(test_shutdown_dtor_getting_own_value, teardown),
+        cmocka_unit_test_teardown(test_fork_while_a_sweep_destroys_own_value, teardown),
     };
     return mt_run_tests("memo_thread", tests);
 }
