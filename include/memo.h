@@ -95,7 +95,9 @@
  *                   MEMO_NOW_NS: monotonic nanoseconds as uint64_t.  Default:
  *                   CLOCK_MONOTONIC_COARSE on Linux (a few ns a read; a
  *                   jiffy's resolution), else as MEMO_NOW_NS.  Tests override
- *                   it to step TTL time deterministically.
+ *                   it to step TTL time deterministically.  Units that share
+ *                   a TTL cell must use the same clock (expiries written by
+ *                   one are compared by the other).
  *   MEMO_MALLOC(n), MEMO_FREE(p)
  *                   The allocator for what memo allocates (the ~32-byte record
  *                   of a value detached while leased).  Define both or
@@ -169,6 +171,13 @@
  *   a cell before its memory is freed (a cell freed while it holds a value
  *   leaks that value; the registry recognises the stale entry by number, but
  *   reads the cell's old memory to do so, which must still be mapped).
+ *   A shared library that uses memo must stay loaded while its cells hold
+ *   values or its threads hold per-thread values (link it with -z nodelete,
+ *   or do not dlclose it): the registry and the thread-exit destructor point
+ *   into it.  Libraries loaded with dlopen(RTLD_LOCAL) that do not see each
+ *   other's symbols each get their own registry: memo_shutdown from one
+ *   does not see the other's cells.  Options are fixed once a cell is in
+ *   use (MEMOIZE's getters fold them at compile time).
  * - TTL cells (ttl_ms) keep their value out of the fast-path slot: every get
  *   reads MEMO_TTL_NOW_NS() (a few ns) in an out-of-line call.  Under
  *   MEMO_REFRESH_STALE a get may return the stale value while another thread
@@ -394,7 +403,11 @@ typedef struct memo {
      *  of dtor when a value is dropped without a goodbye: in a forked child
      *  (on_fork = MEMO_FORK_RESET) and by memo_forget_all().  Release what is
      *  local to this process (close the inherited fd, free memory); do not
-     *  talk to the peer, which the parent still uses. */
+     *  talk to the peer, which the parent still uses.  `value` is what the
+     *  cell holds: memo_get's value; for MEMOIZE with a pointer T that
+     *  pointer; for MEMOIZE with any other T (and MEMOIZE_VALUE) the address
+     *  of memo's copy of the T (memcpy it out); for MEMOIZE_THREAD the
+     *  address of a copy of the thread's T. */
     memo_forget_fn forget MEMO_I_ZERO;
     /** ttl_ms: a value older than this many ms is stale (see refresh).
      *  0 = values never expire.  Measured on MEMO_TTL_NOW_NS(). */
@@ -749,7 +762,8 @@ static inline int memo_shutdown(void);
  *  child of a program that does not use .on_fork, and for a restored memory
  *  snapshot (AWS Lambda SnapStart asks runtimes to refresh connections after
  *  restore).  A leased value is forgotten at its last release.  Per-thread
- *  values of every thread are forgotten too.  Returns as memo_shutdown. */
+ *  values of every thread are forgotten too, in the calling thread: call it
+ *  when those threads no longer use them.  Returns as memo_shutdown. */
 static inline int memo_forget_all(void);
 
 /* >>memo:typed-api
@@ -944,7 +958,7 @@ static inline uint64_t memo_i_mono_ns_(void)
  * CLOCK_MONOTONIC_COARSE (clock id 6; the vDSO reads it without a system call,
  * ~6 ns here against ~30 ns for CLOCK_MONOTONIC, at the price of a jiffy's
  * resolution -- plenty for a TTL in ms), elsewhere the precise clock. */
-static inline uint64_t memo_i_coarse_ns_(void)
+static MEMO_I_INLINE uint64_t memo_i_coarse_ns_(void)
 {
 #if defined(__linux__) && defined(MEMO_I_CLOCK_GETTIME)
     struct timespec ts;
@@ -2129,6 +2143,12 @@ static inline int memo_i_failure_of_(memo_t *m, uint32_t gen)
 
 static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs);
 
+static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_nc_(memo_t *m, long timeout_ms);
+
+/* The way out of every inlined getter.  Its first lines are a TTL cell's
+ * ready path, kept apart from the rest (a tail call) so that a fresh TTL get
+ * pays no register saves of the big slow path: a few instructions and the
+ * clock read (docs/PERFORMANCE.md, TTL getters). */
 static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
 {
     if (m && m->ttl_ms) {
@@ -2141,6 +2161,11 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms)
         if (MEMO_I_LIKELY(v != NULL) && MEMO_TTL_NOW_NS() < memo_i_atomic_load_relaxed(&m->exp_ns_))
             return memo_i_ok_(v);
     }
+    return memo_i_get_slow_nc_(m, timeout_ms);
+}
+
+static MEMO_I_NOINLINE memo_i_res_t memo_i_get_slow_nc_(memo_t *m, long timeout_ms)
+{
     int cs = memo_i_nocancel_();
     memo_i_res_t r = memo_i_get_slow_cs_(m, timeout_ms, cs);
     memo_i_recancel_(cs);
