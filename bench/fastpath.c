@@ -284,6 +284,44 @@ static NOINLINE void run_ttl_memoize_ptr(uint64_t n)
     }
 }
 
+/* --- 11. per-thread values (MEMOIZE_THREAD, memo.h >= 0.2) --------------
+ * The getter's ready path: a relaxed load of the calling thread's `ready`
+ * flag (thread-local), a test, a copy of the thread-local value.  Beside it,
+ * the limit: a plain load of a _Thread_local pointer. */
+static _Thread_local struct obj *tls_ptr;
+
+static NOINLINE void run_tls_plain(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        sink = tls_ptr;
+        BARRIER();
+    }
+}
+
+MEMOIZE_THREAD(static, get_thread_obj, struct obj *, make_obj, NULL);
+
+static NOINLINE void run_thread_ptr(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct obj *p;
+        if (get_thread_obj(&p) == 0)
+            sink = p;
+        BARRIER();
+    }
+}
+
+MEMOIZE_THREAD(static, get_thread_span, struct span, make_span, NULL);
+
+static NOINLINE void run_thread_struct(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        struct span s;
+        if (get_thread_span(&s) == 0)
+            sink = (void *)(s.p + s.n);
+        BARRIER();
+    }
+}
+
 /* References: one clock_gettime per iteration of the same loop, the
  * nanoseconds to the sink. */
 static NOINLINE void run_clock_coarse(uint64_t n)
@@ -329,6 +367,9 @@ static const variant_t variants[] = {
     { "glib_once", "GLib g_once_init_enter/leave", run_glib_once, 1 },
 #endif
 #ifdef BENCH_TTL
+    { "tls_plain", "plain _Thread_local load (the limit)", run_tls_plain, 1 },
+    { "thread_ptr", "memo MEMOIZE_THREAD, pointer T", run_thread_ptr, 1 },
+    { "thread_struct", "memo MEMOIZE_THREAD, 16-byte struct T", run_thread_struct, 1 },
     { "ttl_memo_get", "memo memo_get, TTL, COARSE clock", run_ttl_memo_get, 10 },
     { "ttl_memoize_ptr", "memo MEMOIZE ptr, TTL, COARSE clock", run_ttl_memoize_ptr, 10 },
     { "ttl_mono_memo_get", "memo memo_get, TTL, MONOTONIC/get", run_ttl_mono_memo_get, 10 },
@@ -354,7 +395,10 @@ static void warm_all(void)
     }
 #ifdef BENCH_TTL
     void *v;
-    if (memo_get(&ttl_cell, &v) || get_ttl_obj(&p) || ttl_mono_warm()) {
+    struct span ts;
+    tls_ptr = p;
+    if (memo_get(&ttl_cell, &v) || get_ttl_obj(&p) || ttl_mono_warm() || get_thread_obj(&p) ||
+        get_thread_span(&ts)) {
         fprintf(stderr, "fastpath: memo TTL getter failed\n");
         exit(1);
     }

@@ -280,7 +280,7 @@ awk -F '\t' -v csv="$CSV" '
         if ($2 ~ /^(memoize_ptr|memo_get)$/) {
             if (!mset || x > mx) { mx = x; mlo = lo; mhi = hi; mname = who; mset = 1 }
             if (hasd && (!dset || dv > md)) { md = dv; dname = who; dset = 1 }
-        } else if ($2 !~ /^(plain|seed|memoize_struct)$/ && $2 !~ /^(ttl|clock)_/) {
+        } else if ($2 !~ /^(plain|seed|memoize_struct)$/ && $2 !~ /^(ttl|clock|thread|tls)_/) {
             if (!pset || x < px) { px = x; plo = lo; phi = hi; pname = who; pset = 1 }
             if (hasd && (!qset || dv < qd)) { qd = dv; qname = who; qset = 1 }
         }
