@@ -207,6 +207,8 @@
  *                key left for its thread-exit destructor
  *   EALREADY     memo_invalidate[_lease]: the cell no longer holds the value
  *                you saw
+ *   EEXIST       memo_set: the cell holds a value already
+ *   EBUSY        memo_set: another thread is building or destroying the value
  *   EOVERFLOW    memo_acquire: 2^31 leases are held on the value already
  *   ECANCELED    a MEMOIZE_THREAD getter called from a destructor at thread
  *                exit after 4 rounds of rebuilding there (nothing built)
@@ -215,6 +217,10 @@
  *   anything else  the constructor's own return value, passed through
  *                unchanged (to its caller and to every caller that waited on
  *                that attempt)
+ *   Which is which: after a getter's error, memo_last_error() says whether
+ *   it is memo's own (MEMO_FROM_MEMO) or the constructor's (MEMO_FROM_CTOR:
+ *   also an EINVAL or ETIMEDOUT the constructor itself returned), with the
+ *   constructor's message if it attached one (memo_failf).
  *
  * ==========================================================================
  * LIMITS  (every counter's width and wrap: docs/DESIGN.md section 12)
@@ -250,7 +256,7 @@
  *                not _Atomic T, not qualified arrays, not at block scope; in
  *                C++ a trivially copyable T.  A NULL pointer value cannot be
  *                memoized (MEMO_ENOVALUE).
- *   size         memo_t is 168 bytes (144 on i386); in-place values add
+ *   size         memo_t is 184 bytes (152 on i386); in-place values add
  *                sizeof(T) rounded up to words, and twice sizeof(T) of stack
  *                in the thread that builds one.
  */
@@ -270,6 +276,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 /* In C++23, <stdatomic.h> provides _Atomic(T) as std::atomic<T>. */
@@ -341,6 +348,40 @@ enum memo_fork_policy { MEMO_FORK_KEEP = 0, MEMO_FORK_RESET = 1 };
  *  expiry. */
 enum memo_refresh_policy { MEMO_REFRESH_BLOCK = 0, MEMO_REFRESH_STALE = 1 };
 
+/** MEMO_MESSAGE_MAX: the size of a constructor's failure message (with its
+ *  terminating NUL; longer messages are cut). */
+#define MEMO_MESSAGE_MAX 128
+
+/** Events a cell's observer (the `on_event` option) sees; see memo_event_t. */
+enum memo_event_kind {
+    MEMO_EV_ATTEMPT = 1,  /* a constructor call begins (in the caller's thread) */
+    MEMO_EV_SUCCESS,      /* it produced a value (duration_ns) */
+    MEMO_EV_FAILURE,      /* it failed (err, message, duration_ns) */
+    MEMO_EV_BACKOFF,      /* a get was refused inside the backoff window (err) */
+    MEMO_EV_INVALIDATED,  /* memo_invalidate[_lease] took the value out */
+    MEMO_EV_DESTROYED,    /* the destructor ran on a value */
+    MEMO_EV_FORGOTTEN     /* .forget ran on a value (fork, memo_forget_all) */
+};
+
+/** memo_event_t: what an observer is told.  `cell` is the cell; `err` and
+ *  `message` (NULL if none) for failures and backoff refusals; duration_ns
+ *  for successes and failures.  Valid during the call only. */
+typedef struct memo_event {
+    int kind;             /* enum memo_event_kind */
+    struct memo *cell;
+    int err;
+    const char *message;
+    uint64_t duration_ns;
+} memo_event_t;
+
+/** memo_on_event_fn: a cell's observer (the `on_event` option).  Called in
+ *  the thread that caused the event, outside every lock memo holds (an
+ *  ATTEMPT event while that thread owns the cell, before the constructor
+ *  runs); it may log, count, export metrics; it may call memo functions on
+ *  other cells, not on its own (EDEADLK for ATTEMPT).  Costs nothing when
+ *  unset: no event is even built. */
+typedef void (*memo_on_event_fn)(const memo_event_t *ev);
+
 /* The 64-bit atomic members.  On i386 GCC >= 11 aligns an _Atomic 64-bit
  * member to 8 and GCC <= 10 to 4 (and notes it, -Wpsabi, on every compile);
  * a type with an explicit 8-byte alignment is laid out the same by both and
@@ -358,7 +399,7 @@ typedef uint64_t memo_i_u64a_ __attribute__((aligned(8)));
  *  internal (names ending in `_`).  Do not copy a cell that is in use.
  *
  *  Layout (x86-64): the value slot and the state word are the first 16 bytes,
- *  the line the fast path reads; the whole cell is 168 bytes (144 on i386), 8-aligned. */
+ *  the line the fast path reads; the whole cell is 184 bytes (152 on i386), 8-aligned. */
 typedef struct memo {
     /* --- hot: read by the fast path ----------------------------------- */
     MEMO_I_ALIGN8 _Atomic(void *) slot_ MEMO_I_ZERO; /* the value when READY (no TTL), else NULL */
@@ -438,6 +479,14 @@ typedef struct memo {
                                                  registry while it holds a value, else 0
                                                  (written by the owner under the registry
                                                  lock; >>memo:wait, the registry) */
+
+    /* --- observability (option) and the last failure's message --------- */
+    /** on_event: an observer (memo_on_event_fn) or NULL: attempts,
+     *  successes, failures with their message and duration, backoff
+     *  refusals, invalidations, destructions; for logs and metrics. */
+    memo_on_event_fn on_event MEMO_I_ZERO;
+    struct memo_i_msg *msg_ MEMO_I_ZERO;      /* the last failed attempt's message, or NULL;
+                                                 guarded by rlock_ */
 } memo_t;
 
 
@@ -472,7 +521,29 @@ typedef struct memo_stats {
     uint32_t failures_in_row; /* consecutive failures since the last success */
     int last_error;         /* the error of the most recent failed attempt, 0 if none */
     uint64_t last_ctor_ns;  /* duration of the most recent successful construction */
+    char last_message[MEMO_MESSAGE_MAX]; /* that failure's message (memo_failf), or "" */
 } memo_stats_t;
+
+/** Where an error came from (memo_error_t.origin). */
+enum memo_origin {
+    MEMO_FROM_MEMO = 1,   /* memo's own: EINVAL, EDEADLK, ETIMEDOUT, ENOMEM, ECANCELED,
+                             EAGAIN, MEMO_ENOVALUE (a constructor that returned 0 and
+                             no value) */
+    MEMO_FROM_CTOR = 2    /* the constructor's own return value: of this caller's
+                             attempt, of the attempt it waited on, or of the failure
+                             whose backoff window it fell in */
+};
+
+/** memo_error_t: the calling thread's last error from a getter
+ *  (memo_get, memo_get_timed, memo_acquire, the typed getters), as
+ *  memo_last_error() returns it.  `message` is the constructor's message for
+ *  that attempt (memo_failf), or NULL; it stays valid until this thread's
+ *  next failing getter. */
+typedef struct memo_error {
+    int code;             /* the error returned, 0 if none yet */
+    int origin;           /* enum memo_origin */
+    const char *message;
+} memo_error_t;
 
 /** MEMO_ENOVALUE: returned (and counted as a failed attempt) when a
  *  constructor returns 0 but leaves a NULL value.  A ready cell is recognised
@@ -499,6 +570,7 @@ typedef struct memo_i_res {
 } memo_i_res_t;
 static memo_i_res_t memo_i_get_slow_(memo_t *m, long timeout_ms);
 static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms);
+static int memo_i_fail_(int err); /* memo's own error from a getter, noted */
 
 #if defined(__GNUC__) || defined(__clang__)
 /* One definition per program of a program-wide table or flag: weak (merged by
@@ -621,7 +693,7 @@ static MEMO_I_INLINE int memo_get(memo_t *m, void **out)
 static inline int memo_get_timed(memo_t *m, void **out, long timeout_ms)
 {
     if (timeout_ms < 0)
-        return EINVAL;
+        return memo_i_fail_(EINVAL);
     return memo_i_get_fast_(m, out, timeout_ms);
 }
 
@@ -672,6 +744,47 @@ static inline int memo_invalidate(memo_t *m, void *seen);
  *  Each field is read atomically; the fields are not one consistent snapshot
  *  while other threads work on the cell. */
 static inline memo_stats_t memo_stats(const memo_t *m);
+
+/** memo_last_error(): the calling thread's last error from a getter
+ *  (memo_get, memo_get_timed, memo_acquire, MEMOIZE / MEMOIZE_THREAD
+ *  getters): its code, whether it is memo's own or the constructor's
+ *  (MEMO_FROM_MEMO / MEMO_FROM_CTOR), and the constructor's message.  Like
+ *  errno: read it right after a getter returned an error; a getter that
+ *  succeeds does not change it.  Every other memo function's errors are
+ *  memo's own (see ERRORS). */
+static inline memo_error_t memo_last_error(void);
+
+/** memo_failf(err, fmt, ...): for a constructor: `return memo_failf(
+ *  ECONNREFUSED, "connect %s: %s", host, PQerrorMessage(c));` attaches a
+ *  short message (printf format, at most MEMO_MESSAGE_MAX - 1 bytes kept) to
+ *  this attempt and returns err.  The caller and every waiter of that attempt
+ *  read it with memo_last_error(); memo_stats keeps the last one; the
+ *  observer gets it.  Called outside a constructor it has no effect but the
+ *  return value. */
+static inline int memo_failf(int err, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** memo_set(m, value): installs `value` in the empty cell m, as if its
+ *  constructor had returned it (for tests and dependency injection: a fake
+ *  client): 0; EEXIST if the cell holds a value; EBUSY if it is being built
+ *  or destroyed by another thread; EDEADLK from its own constructor or
+ *  destructor; EINVAL for NULL m or value; ENOTSUP for a cell whose value
+ *  lives in place or per thread (MEMOIZE with a non-pointer T,
+ *  MEMOIZE_VALUE, MEMOIZE_THREAD).  A failure and its backoff window are
+ *  forgotten.  The cell's dtor will destroy the value as any other. */
+static inline int memo_set(memo_t *m, void *value);
+
+/** memo_take(m, &value): removes the value from the cell without destroying
+ *  it: the caller owns it now (the next get builds a new one).  0; EAGAIN if
+ *  the cell holds no value; EDEADLK from its own constructor or destructor;
+ *  ENOMEM as memo_reset; EINVAL for NULL; ENOTSUP as memo_set.  Waits for a
+ *  running construction or destruction.  Leases still held on the value stay
+ *  valid and their last release disposes of nothing: do not destroy a taken
+ *  value while other threads may hold leases on it. */
+static inline int memo_take(memo_t *m, void **out);
 
 /** memo_lease_t: a hold on one value of a cell, taken by memo_acquire and
  *  given back by memo_release.  While it is held, the value it names is not
@@ -1148,6 +1261,7 @@ typedef struct memo_i_retired {
 /* What becomes of a value taken out of its cell. */
 #define MEMO_I_DESTROY 0u  /* dtor: reset, invalidate, replacement, shutdown */
 #define MEMO_I_FORGET 1u   /* forget: memo_forget_all, MEMO_FORK_RESET */
+#define MEMO_I_KEEP 2u     /* nothing: memo_take gave it away */
 /* `how` as the owner passes it on: with the pid of the process in which it
  * claimed the cell (memo_i_dispose_ forgets a MEMO_FORK_RESET cell's value
  * that a claim made in the parent takes out in a child: a constructor or
@@ -1882,6 +1996,132 @@ static MEMO_I_NOINLINE void memo_i_take_over_(memo_t *m, uint32_t s)
     memo_i_end_busy_(m, MEMO_I_NEXT(busy, v ? MEMO_I_READY : MEMO_I_EMPTY) & ~MEMO_I_WAITERS);
 }
 
+/* --- errors: origin and the constructor's message -----------------------
+ *
+ * Per thread (one weak thread-local symbol per program): the last getter
+ * error (code, origin, a copy of its message) and the message a running
+ * constructor attached with memo_failf (pending until its attempt ends).
+ * Per cell: the last failed attempt's message, a small heap record that its
+ * owner replaces under rlock_ and its waiters copy under rlock_, matched to
+ * the failure record by generation.  All on error paths only. */
+typedef struct memo_i_tls {
+    int code, origin;
+    int pending_set;                 /* memo_failf ran since the attempt began */
+    char pending[MEMO_MESSAGE_MAX];
+    char msg[MEMO_MESSAGE_MAX];      /* memo_error_t.message points here */
+    int has_msg;
+} memo_i_tls_t;
+
+#ifdef MEMO_I_SHARED
+MEMO_I_SHARED MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
+#else
+static MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
+#endif
+
+typedef struct memo_i_msg {
+    uint32_t gen;                    /* the failure record's generation */
+    char text[MEMO_MESSAGE_MAX];
+} memo_i_msg_t;
+
+/* Records the calling thread's last getter error. */
+static inline void memo_i_note_(int code, int origin, const char *msg)
+{
+    memo_i_tls_t *t = &memo_i_tls_v2_;
+    t->code = code;
+    t->origin = origin;
+    t->has_msg = msg != NULL;
+    if (msg) {
+        size_t n = strlen(msg);
+        if (n >= MEMO_MESSAGE_MAX)
+            n = MEMO_MESSAGE_MAX - 1;
+        memcpy(t->msg, msg, n);
+        t->msg[n] = 0;
+    }
+}
+
+/* Notes the constructor's error `err` of the attempt that ended with
+ * generation gen, with that attempt's message if the cell still keeps it. */
+static MEMO_I_NOINLINE void memo_i_note_ctor_(memo_t *m, int err, uint32_t gen)
+{
+    memo_i_tls_t *t = &memo_i_tls_v2_;
+    t->code = err;
+    t->origin = MEMO_FROM_CTOR;
+    t->has_msg = 0;
+    memo_i_rlock_(m);
+    if (m->msg_ && m->msg_->gen == (gen & 0x1fffffffu)) {
+        memcpy(t->msg, m->msg_->text, MEMO_MESSAGE_MAX);
+        t->has_msg = 1;
+    }
+    memo_i_runlock_(m);
+}
+
+/* The owner of a failed attempt (generation gen) keeps its message -- the
+ * constructor's memo_failf, taken from the pending slot -- as the cell's
+ * last message (or none); returns it (the thread's copy) or NULL. */
+static MEMO_I_NOINLINE const char *memo_i_keep_msg_(memo_t *m, uint32_t gen)
+{
+    memo_i_tls_t *t = &memo_i_tls_v2_;
+    memo_i_msg_t *rec = NULL;
+    if (t->pending_set) {
+        rec = (memo_i_msg_t *)MEMO_MALLOC(sizeof *rec);
+        if (rec) {
+            rec->gen = gen & 0x1fffffffu;
+            memcpy(rec->text, t->pending, MEMO_MESSAGE_MAX);
+        }
+    }
+    t->pending_set = 0;
+    memo_i_rlock_(m);
+    memo_i_msg_t *old = m->msg_;
+    m->msg_ = rec;
+    memo_i_runlock_(m);
+    MEMO_FREE(old);
+    return rec ? rec->text : NULL;
+}
+
+static inline memo_error_t memo_last_error(void)
+{
+    memo_i_tls_t *t = &memo_i_tls_v2_;
+    memo_error_t e;
+    e.code = t->code;
+    e.origin = t->origin;
+    e.message = t->has_msg ? t->msg : NULL;
+    return e;
+}
+
+static inline int memo_failf(int err, const char *fmt, ...)
+{
+    memo_i_tls_t *t = &memo_i_tls_v2_;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(t->pending, MEMO_MESSAGE_MAX, fmt, ap);
+        va_end(ap);
+        t->pending_set = 1;
+    }
+    return err;
+}
+
+/* memo's own error from a getter: noted, returned. */
+static MEMO_I_NOINLINE int memo_i_fail_(int err)
+{
+    memo_i_note_(err, MEMO_FROM_MEMO, NULL);
+    return err;
+}
+
+/* Tells the cell's observer, if it has one. */
+static inline void memo_i_event_(memo_t *m, int kind, int err, const char *msg, uint64_t ns)
+{
+    if (MEMO_I_LIKELY(!m->on_event))
+        return;
+    memo_event_t ev;
+    ev.kind = kind;
+    ev.cell = m;
+    ev.err = err;
+    ev.message = msg;
+    ev.duration_ns = ns;
+    m->on_event(&ev);
+}
+
 /* The slow path's two outcomes, as values (no macro hides a return). */
 static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
 {
@@ -1891,9 +2131,21 @@ static MEMO_I_INLINE memo_i_res_t memo_i_ok_(void *v)
     return r;
 }
 
+/* memo's own error (noted for memo_last_error). */
 static inline memo_i_res_t memo_i_err_(int err)
 {
     memo_i_res_t r;
+    memo_i_note_(err, MEMO_FROM_MEMO, NULL);
+    r.v = NULL;
+    r.err = err;
+    return r;
+}
+
+/* A constructor's error: of the attempt that ended with generation gen. */
+static inline memo_i_res_t memo_i_cerr_(memo_t *m, int err, uint32_t gen)
+{
+    memo_i_res_t r;
+    memo_i_note_ctor_(m, err, gen);
     r.v = NULL;
     r.err = err;
     return r;
@@ -2011,6 +2263,7 @@ static MEMO_I_NOINLINE int memo_i_run_ctor_(memo_t *m, uint32_t busy, int cs, vo
     /* The constructor runs with the caller's cancellation state (a cancel
      * acting in it runs memo_i_abandon_); memo's own steps around it do not
      * (see memo_i_nocancel_). */
+    memo_i_tls_v2_.pending_set = 0; /* memo_failf from here on is this attempt's */
     memo_i_recancel_(cs);
     err = m->ctor(m->arg, v);
     memo_i_nocancel_();
@@ -2040,10 +2293,14 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
      * cells (or a fork in it) change the thread's record */
     const uint32_t cpid = memo_i_claim_pid_v1_;
     memo_i_count_(&m->attempts_);
+    memo_i_event_(m, MEMO_EV_ATTEMPT, 0, NULL, 0);
     uint64_t t0 = MEMO_NOW_NS();
     int err = memo_i_run_ctor_(m, busy, cs, &v, rec);
-    if (err == 0 && v == NULL)
+    int origin = MEMO_FROM_CTOR;
+    if (err == 0 && v == NULL) {
         err = MEMO_ENOVALUE;
+        origin = MEMO_FROM_MEMO;
+    }
     uint64_t t1 = MEMO_NOW_NS();
     if (err == 0) {
         /* relaxed: stats, published by the release in memo_i_end_busy_. */
@@ -2075,6 +2332,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
             memo_i_atomic_store_release(&m->slot_, v);
         }
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
+        memo_i_event_(m, MEMO_EV_SUCCESS, 0, NULL, t1 - t0);
         if (drop_now) {
             memo_i_recancel_(cs); /* the destructor runs in the caller's state */
             memo_i_dispose_(m, old, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
@@ -2094,6 +2352,9 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
         memo_i_atomic_store_relaxed(&m->retry_at_, t1 + win * 1000000u);
     }
     memo_i_count_(&m->failures_);
+    /* the attempt's message (memo_failf), kept for its waiters and stats */
+    const char *msg = memo_i_keep_msg_(m, MEMO_I_GEN(MEMO_I_NEXT(busy, MEMO_I_FAILED)));
+    memo_i_note_(err, origin, msg);
     if (old) {
         /* relaxed: our own cell's expiry */
         uint64_t now = MEMO_TTL_NOW_NS(), exp = memo_i_atomic_load_relaxed(&m->exp_ns_);
@@ -2107,6 +2368,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
             memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err);
             memo_i_end_busy_keep_(m, next);
             MEMO_FREE(rec);
+            memo_i_event_(m, MEMO_EV_FAILURE, err, msg, t1 - t0);
             return memo_i_ok_(old);
         }
         memo_i_atomic_store_relaxed(&m->tval_, NULL); /* relaxed: as above */
@@ -2116,12 +2378,16 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     uint32_t next = MEMO_I_NEXT(busy, MEMO_I_FAILED);
     memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_GEN(next) << 32) | (uint32_t)err);
     memo_i_end_busy_(m, next);
+    memo_i_event_(m, MEMO_EV_FAILURE, err, msg, t1 - t0);
     if (drop_now) {
         memo_i_recancel_(cs);
         memo_i_dispose_(m, old, MEMO_I_HOW_(MEMO_I_DESTROY, cpid));
         memo_i_nocancel_();
     }
-    return memo_i_err_(err);
+    memo_i_res_t r;
+    r.v = NULL; /* noted above, with the attempt's origin and message */
+    r.err = err;
+    return r;
 }
 
 /* The error of the attempt that ended with generation `gen`, if it failed;
@@ -2194,7 +2460,9 @@ static int memo_i_ready_ttl_(memo_t *m, uint32_t s, int cs, memo_i_res_t *r)
     if (m->retry_min_ms && MEMO_NOW_NS() < memo_i_atomic_load_relaxed(&m->retry_at_)) {
         int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
         if (e) {
-            *r = serve ? memo_i_ok_(v) : memo_i_err_(e);
+            if (!serve)
+                memo_i_event_(m, MEMO_EV_BACKOFF, e, NULL, 0);
+            *r = serve ? memo_i_ok_(v) : memo_i_cerr_(m, e, MEMO_I_GEN(s));
             return 1;
         }
     }
@@ -2277,8 +2545,10 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
                 uint64_t until = memo_i_atomic_load_relaxed(&m->retry_at_);
                 if (MEMO_NOW_NS() < until) {
                     int e = memo_i_failure_of_(m, MEMO_I_GEN(s));
-                    if (e)
-                        return memo_i_err_(e); /* within the backoff window */
+                    if (e) { /* within the backoff window */
+                        memo_i_event_(m, MEMO_EV_BACKOFF, e, NULL, 0);
+                        return memo_i_cerr_(m, e, MEMO_I_GEN(s));
+                    }
                 }
             }
             /* fall through - outside the backoff window, a new attempt */
@@ -2316,7 +2586,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
             if ((memo_i_atomic_load_acquire(&m->state_) & MEMO_I_PHASE) != MEMO_I_READY) {
                 int e = memo_i_failure_of_(m, MEMO_I_GEN(s) + 1);
                 if (e)
-                    return memo_i_err_(e);
+                    return memo_i_cerr_(m, e, MEMO_I_GEN(s) + 1);
             }
             continue;
         }
@@ -2329,7 +2599,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
 static inline int memo_i_get_out_(memo_t *m, void **out, long timeout_ms)
 {
     if (!out)
-        return EINVAL;
+        return memo_i_fail_(EINVAL);
     memo_i_res_t r = memo_i_get_slow_(m, timeout_ms);
     if (r.err == 0)
         *out = r.v;
@@ -2390,12 +2660,17 @@ static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint
  * forked while it was leased -- is the parent's: forgotten. */
 static inline void memo_i_dispose_(memo_t *m, void *v, uint32_t how)
 {
+    if ((how & 0xffu) == MEMO_I_KEEP)
+        return; /* memo_take: the taker owns it */
     if ((how & 0xffu) == MEMO_I_FORGET ||
         (m->on_fork == MEMO_FORK_RESET && (how >> 8) != memo_i_pid_())) {
         if (m->forget)
             m->forget(m->arg, v);
-    } else if (m->dtor) {
-        m->dtor(m->arg, v);
+        memo_i_event_(m, MEMO_EV_FORGOTTEN, 0, NULL, 0);
+    } else {
+        if (m->dtor)
+            m->dtor(m->arg, v);
+        memo_i_event_(m, MEMO_EV_DESTROYED, 0, NULL, 0);
     }
 }
 
@@ -2427,13 +2702,11 @@ static inline int memo_i_destroy_(memo_t *m, uint32_t s, memo_i_retired_t *rec, 
     }
     void *v = memo_i_take_(m);
     memo_i_unlist_(m);
-    if (!seen && epoch == MEMO_I_ANY_EPOCH) {
-        /* a reset (or a sweep) forgets a failure and its backoff window:
-         * a TTL cell may hold a value and a failed refresh's record.
-         * relaxed: published by memo_i_end_busy_'s exchange. */
-        memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
-        memo_i_atomic_store_relaxed(&m->retry_at_, 0);
-    }
+    /* the value goes with any failure and backoff window it was kept
+     * through (a TTL cell's stale-if-error), as memo_reset promises; the
+     * cell ends EMPTY.  relaxed: published by memo_i_end_busy_'s exchange. */
+    memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
+    memo_i_atomic_store_relaxed(&m->retry_at_, 0);
     how = MEMO_I_HOW_(how, memo_i_claim_pid_v1_); /* our claim's pid, just made */
     if (memo_i_detach_(m, v, rec, how))
         memo_i_run_dispose_(m, busy, cs, v, how);
@@ -2587,8 +2860,10 @@ static inline int memo_i_invalidate_(memo_t *m, const void *seen, uint64_t epoch
         if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec)))
             return ENOMEM;
         int d = memo_i_destroy_(m, s, rec, seen, epoch, 0, MEMO_I_DESTROY, cs);
-        if (d == 0)
+        if (d == 0) {
+            memo_i_event_(m, MEMO_EV_INVALIDATED, 0, NULL, 0);
             return 0; /* rec consumed */
+        }
         if (d == EALREADY) {
             rc = EALREADY;
             break;
@@ -2657,15 +2932,15 @@ static inline int memo_i_unpin_(memo_t *m, uint32_t e)
 static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
 {
     if (!lease)
-        return EINVAL;
+        return memo_i_fail_(EINVAL);
     lease->value = NULL;
     lease->m_ = NULL;
     lease->epoch_ = 0;
     lease->magic_ = 0;
     if (!m)
-        return EINVAL;
-    if (memo_i_flags_(m) & MEMO_I_F_INPLACE)
-        return ENOTSUP;
+        return memo_i_fail_(EINVAL);
+    if (memo_i_flags_(m) & (MEMO_I_F_INPLACE | MEMO_I_F_THREAD))
+        return memo_i_fail_(ENOTSUP);
     for (;;) {
         /* acquire: if this reads a detacher's exchange, that detacher's
          * slot_ = NULL happens-before the load of slot_ below, so v cannot
@@ -2693,7 +2968,7 @@ static inline int memo_acquire(memo_t *m, memo_lease_t *lease)
              * into the epoch bits (that would take 2^31 more adds in flight
              * at once, one per thread between this add and its undo). */
             memo_i_unpin_(m, (uint32_t)(old >> 32));
-            return EOVERFLOW;
+            return memo_i_fail_(EOVERFLOW);
         }
         if ((uint32_t)(old >> 32) == (uint32_t)(e0 >> 32)) {
             lease->value = v;
@@ -2741,7 +3016,111 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     uint64_t f = memo_i_atomic_load_relaxed(&w->fail_);
     st.last_error = (int)(uint32_t)f;
     st.last_ctor_ns = memo_i_atomic_load_relaxed(&w->last_ns_);
+    memo_i_rlock_(w);
+    if (w->msg_)
+        memcpy(st.last_message, w->msg_->text, MEMO_MESSAGE_MAX);
+    memo_i_runlock_(w);
     return st;
+}
+
+/* >>memo:set -- memo_set and memo_take (tests, dependency injection). */
+
+static inline int memo_set(memo_t *m, void *value)
+{
+    if (!m || !value)
+        return EINVAL;
+    if (memo_i_flags_(m) & (MEMO_I_F_INPLACE | MEMO_I_F_THREAD))
+        return ENOTSUP;
+    int cs = memo_i_nocancel_(), rc;
+    for (;;) {
+        /* acquire: as in memo_i_get_slow_ */
+        uint32_t s = memo_i_atomic_load_acquire(&m->state_), busy;
+        uint32_t ph = s & MEMO_I_PHASE;
+        if (ph == MEMO_I_READY) {
+            rc = EEXIST;
+            break;
+        }
+        if (ph == MEMO_I_BUSY) {
+            if (memo_i_owned_by_me_(m)) {
+                rc = EDEADLK;
+                break;
+            }
+            if (memo_i_owner_elsewhere_(m)) {
+                memo_i_take_over_(m, s);
+                continue;
+            }
+            rc = EBUSY;
+            break;
+        }
+        if (!memo_i_claim_(m, s, &busy))
+            continue;
+        /* as a successful construction publishes (memo_i_construct_);
+         * relaxed: published by memo_i_end_busy_'s exchange */
+        memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
+        memo_i_atomic_store_relaxed(&m->retry_at_, 0);
+        memo_i_list_(m);
+        if (m->ttl_ms) {
+            memo_i_atomic_store_relaxed(&m->exp_ns_, MEMO_TTL_NOW_NS() + (uint64_t)m->ttl_ms * 1000000u);
+            memo_i_atomic_store_release(&m->tval_, value); /* release: as construct's */
+        } else {
+            memo_i_atomic_store_release(&m->slot_, value); /* release: as construct's */
+        }
+        memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
+        rc = 0;
+        break;
+    }
+    memo_i_recancel_(cs);
+    return rc;
+}
+
+static inline int memo_take(memo_t *m, void **out)
+{
+    if (!m || !out)
+        return EINVAL;
+    if (memo_i_flags_(m) & (MEMO_I_F_INPLACE | MEMO_I_F_THREAD))
+        return ENOTSUP;
+    int cs = memo_i_nocancel_(), rc;
+    memo_i_retired_t *rec = NULL;
+    for (;;) {
+        /* acquire: as in memo_i_get_slow_ */
+        uint32_t s = memo_i_atomic_load_acquire(&m->state_), busy;
+        uint32_t ph = s & MEMO_I_PHASE;
+        if (ph == MEMO_I_EMPTY || ph == MEMO_I_FAILED) {
+            rc = EAGAIN;
+            break;
+        }
+        if (ph == MEMO_I_BUSY) {
+            if (memo_i_owned_by_me_(m)) {
+                rc = EDEADLK;
+                break;
+            }
+            if (memo_i_owner_elsewhere_(m))
+                memo_i_take_over_(m, s);
+            else if (memo_i_wait_(m, s, 0) == EDEADLK) {
+                rc = EDEADLK;
+                break;
+            }
+            continue;
+        }
+        if (!rec && !(rec = (memo_i_retired_t *)MEMO_MALLOC(sizeof *rec))) {
+            rc = ENOMEM;
+            break;
+        }
+        if (!memo_i_claim_(m, s, &busy))
+            continue;
+        void *v = memo_i_take_(m);
+        memo_i_unlist_(m);
+        /* leases on it keep it valid; their last release disposes nothing */
+        (void)memo_i_detach_(m, v, rec, MEMO_I_KEEP); /* rec: freed, or listed */
+        rec = NULL;
+        memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_EMPTY));
+        *out = v;
+        rc = 0;
+        break;
+    }
+    MEMO_FREE(rec);
+    memo_i_recancel_(cs);
+    return rc;
 }
 
 /* >>memo:lifetimes -- TTL peeks, memo_shutdown, memo_forget_all, and the fork
@@ -3023,7 +3402,8 @@ static MEMO_I_TYPED_COLD_ int memo_i_trun_(memo_i_tnode_t *n, int (*build)(memo_
 static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*build)(memo_i_tnode_t *),
                                            void (*drop)(memo_i_tnode_t *, uint32_t))
 {
-    int cs = memo_i_nocancel_(), err;
+    int cs = memo_i_nocancel_(), err, origin = MEMO_FROM_MEMO;
+    memo_i_tls_t *tls = &memo_i_tls_v2_;
     uint64_t t0, t1;
     /* acquire: pairs with a sweep's release of `ready` = 0 after busy = 1 */
     if (memo_i_atomic_load_acquire(&n->ready)) {
@@ -3040,6 +3420,9 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     }
     if (n->nfail && m->retry_min_ms && MEMO_NOW_NS() < n->retry_at) {
         err = n->last_err; /* within this thread's backoff window */
+        origin = MEMO_FROM_CTOR;
+        tls->pending_set = 0;
+        memo_i_event_(m, MEMO_EV_BACKOFF, err, NULL, 0);
         goto out;
     }
     if (!n->chained) {
@@ -3057,7 +3440,9 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
         n->chained = 1;
     }
     memo_i_count_(&m->attempts_);
+    memo_i_event_(m, MEMO_EV_ATTEMPT, 0, NULL, 0);
     t0 = MEMO_NOW_NS();
+    tls->pending_set = 0; /* memo_failf from here on is this attempt's */
     err = memo_i_trun_(n, build, cs);
     t1 = MEMO_NOW_NS();
     if (err == 0) {
@@ -3073,6 +3458,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
          * needs no order (same thread). */
         memo_i_atomic_store_release(&n->ready, 1);
         memo_i_reg_unlock_();
+        memo_i_event_(m, MEMO_EV_SUCCESS, 0, NULL, t1 - t0);
         goto out;
     }
     n->last_err = err;
@@ -3088,7 +3474,19 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)err);
     memo_i_atomic_store_relaxed(&m->nfail_row_, n->nfail);
     memo_i_count_(&m->failures_);
+    origin = MEMO_FROM_CTOR;
+    {
+        /* the message (memo_failf) for memo_stats of the shared cell */
+        int had = tls->pending_set;
+        const char *msg = memo_i_keep_msg_(m, MEMO_I_FAIL_NONE); /* clears pending_set */
+        tls->pending_set = had;
+        memo_i_event_(m, MEMO_EV_FAILURE, err, msg, t1 - t0);
+    }
 out:
+    if (err) {
+        memo_i_note_(err, origin, origin == MEMO_FROM_CTOR && tls->pending_set ? tls->pending : NULL);
+        tls->pending_set = 0;
+    }
     memo_i_recancel_(cs);
     return err;
 }
@@ -3378,7 +3776,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
                                                 size_t n, void *out, size_t size)
 {
     if (!out)
-        return EINVAL;
+        return memo_i_fail_(EINVAL);
     int err = memo_i_words_slow_(m, buf, dst, n);
     if (err)
         return err;
@@ -3439,7 +3837,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
                 return 0; \
             } \
             if (!out) \
-                return EINVAL; \
+                return memo_i_fail_(EINVAL); \
             memo_i_res_t r_ = memo_i_get_slow_(&name##_memo, -1); \
             if (r_.err) \
                 return r_.err; \
@@ -3554,7 +3952,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
             return 0; \
         } \
         if (!out) \
-            return EINVAL; \
+            return memo_i_fail_(EINVAL); \
         int err_ = memo_i_tget_(&name##_memo, &name##_memo_tls_.node, name##_memo_tbuild_, \
                                 name##_memo_tdrop_); \
         if (!err_) \

@@ -1,7 +1,7 @@
 /* new_unit.c -- built with include/memo.h (0.2), owns the new cell and
  * operates on it only.
  *
- * 0.2's memo_t (168 bytes, 144 on i386: lifetime options and the registry
+ * 0.2's memo_t (184 bytes, 152 on i386: lifetime options and the registry
  * number) is not 0.1's (120, 104), so a 0.1 unit and a 0.2 unit must not
  * share a cell (incompatible minor versions, docs/DESIGN.md section 9); they
  * must coexist in one program, each on its own cells, sharing the weak v1
@@ -66,7 +66,7 @@ int new_release(void *lease)
     return err;
 }
 /* the 0.2 layout */
-_Static_assert(sizeof(memo_t) == (sizeof(void *) == 8 ? 168 : 144), "memo_t is not the 0.2 size");
+_Static_assert(sizeof(memo_t) == (sizeof(void *) == 8 ? 184 : 152), "memo_t is not the 0.2 size");
 _Static_assert(_Alignof(memo_t) == 8, "memo_t is not 8-aligned");
 _Static_assert(offsetof(memo_t, state_) + 4 <= 16, "memo_t.state_ left the first 16 bytes");
 _Static_assert(offsetof(memo_t, slot_) == 0, "memo_t.slot_ is not first");

@@ -1985,6 +1985,8 @@ static void fz_life_predict(const fz_rec_t *r, fz_lexp_t *x)
             t->phase = TP_EMPTY; /* detached: its own lease holds it */
             t->val = NULL;
             t->failcur = 0;
+            t->row = 0; /* the value goes with a kept failure's row and window */
+            t->retry_at = 0;
         } else {
             x->err = EALREADY;
         }
