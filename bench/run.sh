@@ -369,7 +369,10 @@ elif ! command -v git > /dev/null 2>&1 || ! git cat-file -e "$BENCH_BASE_REV:inc
 else
     mkdir -p "$OUT/base"
     git show "$BENCH_BASE_REV:include/memo.h" > "$OUT/base/memo.h"
+    # a literal MEMO_VERSION_STRING (older headers) or MEMO_VERSION_MAJOR/MINOR/PATCH
     BASE_VER=$(sed -n 's/^#define MEMO_VERSION_STRING "\(.*\)"/\1/p' "$OUT/base/memo.h")
+    [ -n "$BASE_VER" ] || BASE_VER=$(awk '$1 ~ /^.define$/ && NF == 3 && $2 ~ /^MEMO_VERSION_(MAJOR|MINOR|PATCH)$/ { v[$2] = $3 }
+        END { if (length(v) == 3) print v["MEMO_VERSION_MAJOR"] "." v["MEMO_VERSION_MINOR"] "." v["MEMO_VERSION_PATCH"] }' "$OUT/base/memo.h")
     BASE_SHA=$(git rev-parse --short "$BENCH_BASE_REV")
     # -I$OUT/base first: bench/fastpath.c's #include "memo.h" finds it there
     # shellcheck disable=SC2086

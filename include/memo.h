@@ -263,10 +263,34 @@
 #ifndef MEMO_H
 #define MEMO_H
 
+/** MEMO_VERSION_MAJOR: the major version of this header.  The three numbers
+ *  below are the one source of truth: MEMO_VERSION and MEMO_VERSION_STRING
+ *  are derived from them, and the Makefile, CMakeLists.txt and meson.build
+ *  read them from here.  While the major version is 0, a new minor version
+ *  is incompatible with the previous one (0.1 and 0.2 units must not share a
+ *  cell); a new patch version is compatible. */
+#define MEMO_VERSION_MAJOR 0
+/** MEMO_VERSION_MINOR: the minor version of this header (0..99). */
+#define MEMO_VERSION_MINOR 2
+/** MEMO_VERSION_PATCH: the patch version of this header (0..99). */
+#define MEMO_VERSION_PATCH 0
 /** MEMO_VERSION: the version of this header as one number, major*10000 +
- *  minor*100 + patch (0.2.0 -> 200). */
-#define MEMO_VERSION 200
-#define MEMO_VERSION_STRING "0.2.0"
+ *  minor*100 + patch (0.2.0 -> 200); usable in #if. */
+#define MEMO_VERSION (MEMO_VERSION_MAJOR * 10000 + MEMO_VERSION_MINOR * 100 + MEMO_VERSION_PATCH)
+/** MEMO_VERSION_STRING: "major.minor.patch" ("0.2.0"), a string literal. */
+#define MEMO_VERSION_STRING \
+    MEMO_I_VERSION_STR_(MEMO_VERSION_MAJOR) "." MEMO_I_VERSION_STR_(MEMO_VERSION_MINOR) "." MEMO_I_VERSION_STR_(MEMO_VERSION_PATCH)
+#define MEMO_I_VERSION_STR_(x) MEMO_I_VERSION_STR2_(x)
+#define MEMO_I_VERSION_STR2_(x) #x
+/* The static check that the version macros agree.  MEMO_VERSION_STRING is
+ * spelled from the three numbers, so it cannot disagree; this checks
+ * MEMO_VERSION against them (should it become a literal again) and that
+ * minor and patch stay below 100 (else MEMO_VERSION is not one number). */
+#if !(MEMO_VERSION_MAJOR >= 0 && MEMO_VERSION_MINOR >= 0 && MEMO_VERSION_MINOR <= 99 && \
+      MEMO_VERSION_PATCH >= 0 && MEMO_VERSION_PATCH <= 99) || \
+    MEMO_VERSION != MEMO_VERSION_MAJOR * 10000 + MEMO_VERSION_MINOR * 100 + MEMO_VERSION_PATCH
+#error "memo.h: MEMO_VERSION_MAJOR/MINOR/PATCH out of range or MEMO_VERSION inconsistent"
+#endif
 
 #include <errno.h>
 #include <stddef.h>

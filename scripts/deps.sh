@@ -4,13 +4,15 @@
 # exact command to run and fails.
 #   WHAT: test | demo | bench
 #
-# `test` also wants, for the C Lambda runtime's test, libcurl4-openssl-dev,
+# `test` also wants, for the consumer test (tests/consumers: CMake, Meson),
+# cmake, meson and ninja-build; for the C Lambda runtime's test, libcurl4-openssl-dev,
 # libpq-dev, libsqlite3-dev and python3; and for the 32-bit (-m32)
 # configurations of the matrix, on an amd64 host: gcc-multilib, the i386
 # architecture and libcmocka-dev:i386, and qemu-user when this kernel cannot
 # run i386 binaries itself.  Those are optional: if they cannot be installed
 # (not root, no network) deps.sh says so and succeeds, and tests/run_all.sh
-# reports the Lambda test or the -m32 configurations SKIPPED with the reason.
+# reports the consumer builds, the Lambda test or the -m32 configurations
+# SKIPPED with the reason.
 set -u
 what=${1:-test}
 need=()
@@ -48,6 +50,26 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 [ "$what" = test ] || exit 0
+
+# --- optional: the consumer test (tests/consumers/run.sh) -----------------------
+# memo built into a program by CMake (find_package, add_subdirectory,
+# FetchContent) and Meson (a subproject); pkg-config is required above.
+# Checked by command as well as by package: a cmake or meson from elsewhere
+# (pip, a tarball) does as well.
+consumers_need=()
+command -v cmake >/dev/null 2>&1 || have_pkg cmake || consumers_need+=(cmake)
+command -v meson >/dev/null 2>&1 || have_pkg meson || consumers_need+=(meson)
+command -v ninja >/dev/null 2>&1 || have_pkg ninja-build || consumers_need+=(ninja-build)
+if [ ${#consumers_need[@]} -gt 0 ]; then
+  if can_apt; then
+    echo "deps.sh: installing ${consumers_need[*]} (the consumer test: CMake and Meson builds)"
+    apt_update
+    apt-get install -y -q "${consumers_need[@]}" >/dev/null ||
+      echo "deps.sh: warning: apt-get install ${consumers_need[*]} failed; those consumer builds will be SKIPPED" >&2
+  else
+    echo "deps.sh: warning: missing ${consumers_need[*]}; those consumer builds will be SKIPPED (sudo apt-get install -y ${consumers_need[*]})" >&2
+  fi
+fi
 
 # --- optional: the C Lambda runtime's hostile-API test ---------------------------
 # tests/run_all.sh builds examples/lambda/bootstrap and runs it against a fake

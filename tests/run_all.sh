@@ -2,8 +2,9 @@
 # run_all.sh -- the build matrix behind `make test`.  Builds the cmocka suites
 # with each configuration, runs them, checks the compile-only promises, and
 # ends with one line: "N passed, N failed" (tests summed over all builds; ",
-# N skipped" follows when the -m32 toolchain, valgrind or the Lambda runtime's
-# build dependencies are missing: each skip is reported with its reason).  -m32 binaries run under qemu-i386 when
+# N skipped" follows when the -m32 toolchain, valgrind, the Lambda runtime's
+# build dependencies or the consumer test's cmake/meson/ninja are missing:
+# each skip is reported with its reason).  -m32 binaries run under qemu-i386 when
 # the kernel cannot execute them (scripts/deps.sh installs what is needed).
 # The configurations and the flags are in mk/matrix.conf and mk/flags.mk
 # (`make matrix` prints them).  Every cmocka test runs under a watchdog
@@ -272,6 +273,22 @@ printf '%s\n' "$ab_out" | grep -v '^abi: '
 ab_p=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p'); ab_f=$(printf '%s\n' "$ab_out" | sed -n 's/^abi: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 ab_p=${ab_p:-0}; ab_f=${ab_f:-1}; [ $ab_rc -ne 0 ] && [ "$ab_f" = 0 ] && ab_f=1
 record "abi old/new header" 0 "$ab_p"; [ "$ab_f" != 0 ] && record "abi old/new header" 1 "$ab_f"
+
+# Consumers (tests/consumers/run.sh): memo taken the ways its users take it,
+# a tiny MEMOIZE program built and run each way outside the tree -- make
+# install + pkg-config (and the installed tree moved: memo.pc is relocatable),
+# cmake --install + find_package (0.1 refused: SameMinorVersion),
+# add_subdirectory, FetchContent, a Meson subproject, the header alone.  One
+# count per way; a way whose tool is missing (cmake, meson, ninja,
+# pkg-config) is SKIPPED with the reason.
+cs_out=$(bash tests/consumers/run.sh 2>&1); cs_rc=$?
+printf '%s\n' "$cs_out" | grep -vE '^consumers( failed)?: '
+cs_sum=$(printf '%s\n' "$cs_out" | sed -n 's/^consumers: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \2 \4/p')
+read -r cs_p cs_f cs_s <<<"${cs_sum:-0 1 0}"
+cs_s=${cs_s:-0}; [ "$cs_rc" != 0 ] && [ "$cs_f" = 0 ] && cs_f=1
+if [ "$cs_s" != 0 ]; then echo "[consumers] $cs_p passed, $cs_f failed, $cs_s skipped"; else echo "[consumers] $cs_p passed, $cs_f failed"; fi
+record "consumers" 0 "$cs_p"; [ "$cs_f" != 0 ] && record "consumers" 1 "$cs_f"
+skipped=$((skipped + cs_s))
 
 # Liveness (tests/liveness/README.md): waits that must end -- two shared
 # libraries and mixed MEMO_NO_FUTEX units on one cell, cross-thread
