@@ -30,6 +30,7 @@ static _Atomic uint64_t fake_now_ns = UINT64_C(1000000000000);
 #define MEMO_TTL_NOW_NS() atomic_load(&fake_now_ns)
 #include "testutil.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
 #if defined(__has_include)
@@ -103,6 +104,7 @@ typedef struct fx {
     char name;                      /* in order_log */
     memo_t *self;                   /* the cell (for the peek from the destructor) */
     memo_t *dep;                    /* the constructor gets this cell first */
+    memo_t *dtor_dep;               /* the destructor gets this cell first (a goodbye through it) */
     atomic_int ctor_calls;          /* constructor calls, failed ones too */
     atomic_int built;               /* values built */
     atomic_int dtor_calls, forget_calls;
@@ -177,6 +179,10 @@ static void fx_dtor(void *arg, void *v)
 {
     fx_t *f = (fx_t *)arg;
     obj_t *o = (obj_t *)v;
+    if (f->dtor_dep) {
+        void *d;
+        (void)memo_get(f->dtor_dep, &d);
+    }
     if (atomic_exchange(&o->magic, DEAD) != ALIVE)
         atomic_fetch_add(&f->bad, 1);
     if (f->self) {
@@ -439,6 +445,77 @@ static void run_child_(child_fn_t fn, void *ctx, report_t *r, const char *what, 
     close(p[1]);
     memset(r, 0, sizeof *r);
     collect_child_(pid, p[0], r, what, file, line);
+}
+
+/* A child that may hang or crash (a defect's test): forks; the child runs
+ * fn, which fills the report, and exits.  The wait is bounded by `ms`: a
+ * child still running then is killed.  Returns CHILD_OK (the whole report,
+ * a normal end), CHILD_HUNG or CHILD_BAD (*st: the status).  Usable in a
+ * forked child too (no cmocka). */
+enum { CHILD_OK, CHILD_HUNG, CHILD_BAD };
+static int child_bounded(child_fn_t fn, void *ctx, report_t *r, long ms, int *st)
+{
+    int p[2];
+    *st = 0;
+    memset(r, 0, sizeof *r);
+    if (pipe(p) != 0)
+        return CHILD_BAD;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return CHILD_BAD;
+    }
+    if (pid == 0) {
+        report_t mine;
+        child_enter();
+        memset(&mine, 0, sizeof mine);
+        close(p[0]);
+        fn(ctx, &mine);
+        child_send_and_exit(p[1], &mine);
+    }
+    close(p[1]);
+    uint64_t end = mt_now_ns() + (uint64_t)ms * 1000000u;
+    pid_t w;
+    while ((w = waitpid(pid, st, WNOHANG)) == 0 && mt_now_ns() < end)
+        sched_yield();
+    if (w == 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, st, 0) < 0 && errno == EINTR) {
+        }
+        close(p[0]);
+        return CHILD_HUNG;
+    }
+    size_t got = read_all(p[0], r, sizeof *r); /* it has ended: its report is in the pipe */
+    close(p[0]);
+    if (w != pid || got != sizeof *r)
+        return CHILD_BAD;
+    if ((WIFEXITED(*st) && WEXITSTATUS(*st) == 0) ||
+        (r->killed_self && WIFSIGNALED(*st) && WTERMSIG(*st) == SIGKILL))
+        return CHILD_OK;
+    return CHILD_BAD;
+}
+
+/* run_child with a bounded wait (mt_wait_ms()): a hung child is killed and
+ * the test fails, naming `what`, while the suite goes on. */
+#define run_child_within(fn, ctx, r, what) run_child_within_((fn), (ctx), (r), (what), __FILE__, __LINE__)
+static void run_child_within_(child_fn_t fn, void *ctx, report_t *r, const char *what, const char *file,
+                              int line)
+{
+    int st;
+    long ms = mt_wait_ms();
+    int how = child_bounded(fn, ctx, r, ms, &st);
+    if (how == CHILD_HUNG) {
+        print_error("%s: the child still ran after %ld ms: it hangs (killed)\n", what, ms);
+        _fail(file, line);
+    }
+    if (how != CHILD_OK) {
+        char d[96];
+        describe_status(st, d, sizeof d);
+        print_error("%s: the child ended with %s, or without its report\n", what, d);
+        _fail(file, line);
+    }
 }
 
 /* ======================================================================== */
@@ -1038,6 +1115,211 @@ static void test_fork_reset_cell_runs_forget_not_dtor_in_its_own_process(void **
     assert_int_equal(wrong, 0);
 }
 
+/* --- the application's own fork handlers, registered before memo's ---------
+ * FOUND IN REVIEW (r23), FIXED (was: memo_i_reg_lock_ took the registry lock
+ * inside the forking thread's own fork handlers).  memo registers its fork
+ * handlers at its first use; a program that registered its own before that
+ * (at startup) gets its child handler run BEFORE memo's -- while the
+ * registry lock memo's prepare handler took is still held -- and its
+ * prepare handler run AFTER memo's.  A child handler that memo_resets an
+ * inherited connection (what programs did before .on_fork) deadlocked the
+ * child on that lock (memo_reset -> unlist); a prepare handler that builds
+ * (or resets) a value deadlocked the forking process.  main() registers
+ * app_prepare and app_child first thing, before any memo call; they do
+ * nothing unless a test arms them, which it does only in a forked child. */
+static _Atomic(memo_t *) app_child_reset;   /* the child handler resets this cell */
+static _Atomic(memo_t *) app_prepare_get;   /* the prepare handler gets this cell ... */
+static _Atomic(memo_t *) app_prepare_reset; /* ... and resets this one */
+static atomic_int app_child_rc, app_prepare_get_rc, app_prepare_reset_rc;
+
+static void app_prepare(void)
+{
+    memo_t *m = atomic_load(&app_prepare_reset);
+    if (m)
+        atomic_store(&app_prepare_reset_rc, memo_reset(m));
+    m = atomic_load(&app_prepare_get);
+    if (m) {
+        void *v = NULL;
+        atomic_store(&app_prepare_get_rc, memo_get(m, &v));
+    }
+}
+
+static void app_child(void)
+{
+    memo_t *m = atomic_load(&app_child_reset);
+    if (m)
+        atomic_store(&app_child_rc, memo_reset(m));
+}
+
+static void app_disarm(void)
+{
+    atomic_store(&app_child_reset, NULL);
+    atomic_store(&app_prepare_get, NULL);
+    atomic_store(&app_prepare_reset, NULL);
+}
+
+enum { AH_RC, AH_DTOR, AH_LAST, AH_PEEK_RC, AH_GET_RC, AH_GET_V, AH_CTOR, AH_RESET_RC, AH_PID };
+
+/* The grandchild, after a fork whose child handler reset cell c->m. */
+static void grandchild_after_app_child(void *ctx, report_t *r)
+{
+    fork_ctx_t *c = (fork_ctx_t *)ctx;
+    app_disarm();
+    r->v[AH_RC] = atomic_load(&app_child_rc);
+    r->v[AH_DTOR] = atomic_load(&c->f->dtor_calls);
+    r->v[AH_LAST] = (intptr_t)atomic_load(&c->f->last_destroyed);
+    void *v = NULL;
+    r->v[AH_PEEK_RC] = memo_peek(c->m, &v);
+    v = NULL;
+    r->v[AH_GET_RC] = memo_get(c->m, &v);   /* the cell works in the grandchild */
+    r->v[AH_GET_V] = (intptr_t)v;
+    r->v[AH_CTOR] = atomic_load(&c->f->ctor_calls);
+    r->v[AH_RESET_RC] = memo_reset(c->m);
+    r->v[AH_PID] = v ? ((obj_t *)v)->pid == getpid() : 0;
+}
+
+/* The child: builds a value, arms the child handler, forks (a bounded wait
+ * for the grandchild), reports the grandchild's report and its own state. */
+enum { AC_GET_RC, AC_V, AC_HOW, AC_ST, AC_G = 4, AC_PEEK_RC = AC_G + 9, AC_PEEK_V, AC_DTOR, AC_RESET_RC };
+
+static void child_app_child_handler(void *ctx, report_t *r)
+{
+    fork_ctx_t *c = (fork_ctx_t *)ctx;
+    void *v = NULL;
+    r->v[AC_GET_RC] = memo_get(c->m, &v);
+    r->v[AC_V] = (intptr_t)v;
+    atomic_store(&app_child_rc, -1);
+    atomic_store(&app_child_reset, c->m);
+    report_t g;
+    int st;
+    r->v[AC_HOW] = child_bounded(grandchild_after_app_child, c, &g, mt_wait_ms() / 2, &st); /* hung before the fix */
+    app_disarm();
+    r->v[AC_ST] = st;
+    for (int i = 0; i < 9; i++)
+        r->v[AC_G + i] = g.v[i];
+    void *p = NULL;
+    r->v[AC_PEEK_RC] = memo_peek(c->m, &p);          /* the child handler ran only there */
+    r->v[AC_PEEK_V] = (intptr_t)p;
+    r->v[AC_DTOR] = atomic_load(&c->f->dtor_calls);
+    r->v[AC_RESET_RC] = memo_reset(c->m);
+}
+
+static void test_fork_app_child_handler_registered_before_memo_resets_a_cell(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new('H');
+    memo_t m;
+    cell_init(&m, f); /* MEMO_FORK_KEEP: the reset is the application's own */
+    fork_ctx_t c = { &m, NULL, f, NULL, NULL };
+    report_t r;
+    run_child_within(child_app_child_handler, &c, &r, "a child that forks with an application's child handler");
+    fx_free(f);
+    assert_int_equal(r.v[AC_GET_RC], 0);
+    if (r.v[AC_HOW] != CHILD_OK) {
+        char d[96];
+        describe_status((int)r.v[AC_ST], d, sizeof d);
+        print_error("the grandchild %s (its child handler, run before memo's, calls memo_reset)\n",
+                    r.v[AC_HOW] == CHILD_HUNG ? "hung: killed" : d);
+    }
+    assert_int_equal(r.v[AC_HOW], CHILD_OK);
+    assert_int_equal(r.v[AC_G + AH_RC], 0);               /* memo_reset in the child handler */
+    assert_int_equal(r.v[AC_G + AH_DTOR], 1);             /* it destroyed the inherited value */
+    assert_true(r.v[AC_G + AH_LAST] == r.v[AC_V]);
+    assert_int_equal(r.v[AC_G + AH_PEEK_RC], EAGAIN);
+    assert_int_equal(r.v[AC_G + AH_GET_RC], 0);           /* then built its own */
+    assert_true(r.v[AC_G + AH_GET_V] != 0 && r.v[AC_G + AH_GET_V] != r.v[AC_V]);
+    assert_int_equal(r.v[AC_G + AH_PID], 1);
+    assert_int_equal(r.v[AC_G + AH_CTOR], 2);
+    assert_int_equal(r.v[AC_G + AH_RESET_RC], 0);
+    assert_int_equal(r.v[AC_PEEK_RC], 0);                 /* the forking process keeps its value */
+    assert_true(r.v[AC_PEEK_V] == r.v[AC_V]);
+    assert_int_equal(r.v[AC_DTOR], 0);
+    assert_int_equal(r.v[AC_RESET_RC], 0);
+}
+
+enum { AP_PGET, AP_GET_RC, AP_RESET_RC, AP_G_PEEK_RC, AP_G_PEEK_V, AP_G_QPEEK_RC, AP_HOW, AP_ST, AP_PEEK_RC,
+       AP_PEEK_V, AP_PCTOR, AP_QDTOR, AP_QLAST, AP_QV, AP_QPEEK_RC };
+
+typedef struct prep_ctx {
+    memo_t *p, *q;
+    fx_t *fp, *fq;
+} prep_ctx_t;
+
+static void grandchild_after_app_prepare(void *ctx, report_t *r)
+{
+    prep_ctx_t *c = (prep_ctx_t *)ctx;
+    app_disarm();
+    void *v = NULL;
+    r->v[0] = memo_peek(c->p, &v);   /* KEEP: the value the prepare handler built */
+    r->v[1] = (intptr_t)v;
+    r->v[2] = memo_peek(c->q, &v);   /* and the reset it did */
+}
+
+/* The child: Q holds a value, P is empty; the prepare handler resets Q and
+ * builds P's value, then the fork goes on. */
+static void child_app_prepare_handler(void *ctx, report_t *r)
+{
+    prep_ctx_t *c = (prep_ctx_t *)ctx;
+    void *q = NULL;
+    (void)memo_get(c->q, &q);
+    r->v[AP_QV] = (intptr_t)q;
+    atomic_store(&app_prepare_get_rc, -1);
+    atomic_store(&app_prepare_reset_rc, -1);
+    atomic_store(&app_prepare_reset, c->q);
+    atomic_store(&app_prepare_get, c->p);
+    report_t g;
+    int st;
+    r->v[AP_HOW] = child_bounded(grandchild_after_app_prepare, c, &g, mt_wait_ms() / 2, &st); /* fork(): hung before the fix */
+    app_disarm();
+    r->v[AP_PGET] = 1;
+    r->v[AP_GET_RC] = atomic_load(&app_prepare_get_rc);
+    r->v[AP_RESET_RC] = atomic_load(&app_prepare_reset_rc);
+    r->v[AP_ST] = st;
+    r->v[AP_G_PEEK_RC] = g.v[0];
+    r->v[AP_G_PEEK_V] = g.v[1];
+    r->v[AP_G_QPEEK_RC] = g.v[2];
+    void *v = NULL;
+    r->v[AP_PEEK_RC] = memo_peek(c->p, &v);
+    r->v[AP_PEEK_V] = (intptr_t)v;
+    r->v[AP_PCTOR] = atomic_load(&c->fp->ctor_calls);
+    r->v[AP_QDTOR] = atomic_load(&c->fq->dtor_calls);
+    r->v[AP_QLAST] = (intptr_t)atomic_load(&c->fq->last_destroyed);
+    r->v[AP_QPEEK_RC] = memo_peek(c->q, &v);
+    memo_reset(c->p);
+}
+
+static void test_fork_app_prepare_handler_registered_before_memo_builds_a_value(void **state)
+{
+    (void)state;
+    fx_t *fp = fx_new('P'), *fq = fx_new('Q');
+    memo_t p, q;
+    cell_init(&p, fp);
+    cell_init(&q, fq);
+    prep_ctx_t c = { &p, &q, fp, fq };
+    report_t r;
+    run_child_within(child_app_prepare_handler, &c, &r,
+                     "fork() with an application's prepare handler that resets and builds values");
+    fx_free(fp);
+    fx_free(fq);
+    assert_int_equal(r.v[AP_PGET], 1);
+    assert_int_equal(r.v[AP_RESET_RC], 0);    /* memo_reset in the prepare handler */
+    assert_int_equal(r.v[AP_GET_RC], 0);      /* memo_get in the prepare handler */
+    assert_int_equal(r.v[AP_QDTOR], 1);
+    assert_true(r.v[AP_QLAST] == r.v[AP_QV]);
+    assert_int_equal(r.v[AP_QPEEK_RC], EAGAIN);
+    assert_int_equal(r.v[AP_PCTOR], 1);
+    assert_int_equal(r.v[AP_PEEK_RC], 0);
+    if (r.v[AP_HOW] != CHILD_OK) {
+        char d[96];
+        describe_status((int)r.v[AP_ST], d, sizeof d);
+        print_error("the grandchild %s\n", r.v[AP_HOW] == CHILD_HUNG ? "hung: killed" : d);
+    }
+    assert_int_equal(r.v[AP_HOW], CHILD_OK);
+    assert_int_equal(r.v[AP_G_PEEK_RC], 0);   /* the grandchild inherited both */
+    assert_true(r.v[AP_G_PEEK_V] == r.v[AP_PEEK_V]);
+    assert_int_equal(r.v[AP_G_QPEEK_RC], EAGAIN);
+}
+
 /* ======================================================================== */
 /* memo_shutdown                                                            */
 
@@ -1327,6 +1609,68 @@ static void test_shutdown_from_a_first_construction_destroys_others_keeps_new_va
     assert_int_equal(atomic_load(&fw->ctor_calls), 1);
     fx_finish(&x, fx);
     fx_finish(&w, fw);
+}
+
+/* FOUND IN REVIEW (r20), FIXED (was: memo_i_construct_ re-listed a
+ * refreshed cell under a new registration number).  A (a TTL cell) is
+ * built, B is built from it (B's constructor gets A), then A is refreshed.
+ * memo_shutdown promises newest first by construction of the dependency:
+ * B before A.  With A re-numbered, A looked newer than B: A went first, and
+ * B's destructor, which gets A (a goodbye through A), built A again during
+ * the shutdown -- a value the shutdown left alone ("a second call finds
+ * nothing" was false).  Expected: B's dtor, then A's, which is the last;
+ * a second shutdown destroys nothing. */
+static void test_shutdown_after_a_dependencys_refresh_destroys_the_dependent_first(void **state)
+{
+    (void)state;
+    fx_t *fa = fx_new('A'), *fb = fx_new('B');
+    memo_t a, b;
+    cell_init(&a, fa);
+    cell_init(&b, fb);
+    a.ttl_ms = 100;
+    fb->dep = &a;      /* B's constructor gets A */
+    fb->dtor_dep = &a; /* and so does its destructor */
+    void *vb = get_ok(&b); /* A's first value, then B's */
+    assert_int_equal(atomic_load(&fa->built), 1);
+    void *a1 = get_ok(&a);
+    advance_ms(101);
+    void *a2 = get_ok(&a); /* the refresh: a2 in, a1 destroyed */
+    assert_ptr_not_equal(a2, a1);
+    assert_int_equal(atomic_load(&fa->dtor_calls), 1);
+    assert_ptr_equal(atomic_load(&fa->last_destroyed), a1);
+    order_clear();
+    int rc1 = memo_shutdown();
+    char o1[64], o2[64];
+    order_str(o1);
+    int a_built = atomic_load(&fa->built), a_dtors = atomic_load(&fa->dtor_calls);
+    int b_dtors = atomic_load(&fb->dtor_calls);
+    void *a_last = atomic_load(&fa->last_destroyed);
+    long sa = atomic_load(&fa->dtor_stamp), sb = atomic_load(&fb->dtor_stamp);
+    void *v;
+    int a_peek = memo_peek(&a, &v), b_peek = memo_peek(&b, &v);
+    int rc2 = memo_shutdown(); /* a second call finds nothing */
+    order_str(o2);
+    int a_dtors2 = atomic_load(&fa->dtor_calls), b_dtors2 = atomic_load(&fb->dtor_calls);
+    fb->dtor_dep = NULL;
+    fx_finish(&b, fb);
+    fx_finish(&a, fa); /* both empty before the checks that fail */
+    if (strcmp(o1, "BA") != 0)
+        print_error("memo_shutdown destroyed in the order \"%s\" (want \"BA\": B was built from A, A refreshed "
+                    "since); A built %d values, destroyed %d\n", o1, a_built, a_dtors);
+    assert_int_equal(rc1, 0);
+    assert_string_equal(o1, "BA");
+    assert_true(sb < sa);                  /* B's dtor before A's */
+    assert_int_equal(b_dtors, 1);
+    assert_ptr_equal(a_last, a2);          /* A's last dtor: its refreshed value */
+    assert_int_equal(a_built, 2);          /* nothing built during the shutdown */
+    assert_int_equal(a_dtors, 2);
+    assert_int_equal(a_peek, EAGAIN);
+    assert_int_equal(b_peek, EAGAIN);
+    assert_int_equal(rc2, 0);
+    assert_string_equal(o2, "BA");         /* the second shutdown destroyed nothing */
+    assert_int_equal(a_dtors2, 2);
+    assert_int_equal(b_dtors2, 1);
+    (void)vb;
 }
 
 /* --- a stack cell that went out of scope holding a value --------------------
@@ -2107,6 +2451,194 @@ static void test_ttl_reset_of_stale_if_error_cell_restarts_backoff(void **state)
     assert_int_equal(calls_at_50, 4);
 }
 
+/* FOUND IN REVIEW (r05), FIXED (was: memo_i_invalidate_ returned EALREADY
+ * for a cell BUSY with a refresh of `seen`).  MEMO_REFRESH_STALE: a caller
+ * reports the stale value broken (memo_invalidate_lease, or memo_invalidate
+ * with the pointer) while a refresh of it runs (its constructor held in the
+ * gate), and the refresh then fails.  EALREADY says "the cell no longer
+ * holds the value", but a failed refresh keeps it (stale-if-error): the
+ * cell went on serving the value the caller reported broken.  The manual:
+ * invalidate waits for the outcome of a refresh of `seen`.  Expected: the
+ * invalidate waits, then removes the value the failed refresh kept (0);
+ * the next get rebuilds. */
+typedef struct inv_thread {
+    pthread_t th;
+    memo_t *m;
+    memo_lease_t *lease; /* memo_invalidate_lease(lease); NULL: memo_invalidate(m, seen) */
+    void *seen;
+    int rc;
+    atomic_int done;
+} inv_thread_t;
+
+static void *inv_main(void *p)
+{
+    inv_thread_t *t = (inv_thread_t *)p;
+    t->rc = t->lease ? memo_invalidate_lease(t->lease) : memo_invalidate(t->m, t->seen);
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+static void invalidate_during_failing_refresh(int by_lease)
+{
+    const char *fn = by_lease ? "memo_invalidate_lease" : "memo_invalidate";
+    fx_t *f = fx_new('I');
+    memo_t m;
+    ttl_cell(&m, f, 100, MEMO_REFRESH_STALE); /* max_stale_ms 0: a failed refresh keeps the value */
+    memo_lease_t l = MEMO_LEASE_INIT;
+    void *v1;
+    if (by_lease) {
+        assert_int_equal(memo_acquire(&m, &l), 0);
+        v1 = l.value;
+    } else {
+        v1 = get_ok(&m);
+    }
+    advance_ms(101);
+    atomic_store(&f->fail_with, ECONNREFUSED);
+    atomic_store(&f->gate_on, 1);
+    gthread_t t;
+    gthread_start(&t, &m); /* the refresh, held in the gate; it will fail */
+    gate_wait_entered(&f->gate, 1);
+    inv_thread_t iv;
+    memset(&iv, 0, sizeof iv);
+    iv.m = &m;
+    iv.lease = by_lease ? &l : NULL;
+    iv.seen = v1;
+    iv.rc = -12345;
+    assert_int_equal(pthread_create(&iv.th, NULL, inv_main, &iv), 0);
+    mt_wait_until(atomic_load(&iv.done) || someone_waits_on(&m));
+    int early = atomic_load(&iv.done);
+    int early_rc = early ? iv.rc : 0;
+    gate_open(&f->gate); /* the refresh fails */
+    mt_join(t.th, NULL);
+    mt_join(iv.th, NULL);
+    atomic_store(&f->gate_on, 0);
+    int dtors_at_return = atomic_load(&f->dtor_calls);
+    void *p = NULL;
+    int peek_rc = memo_peek(&m, &p);
+    void *vf = NULL;
+    int get_failing_rc = memo_get(&m, &vf); /* the backend still fails: no stale value to serve */
+    atomic_store(&f->fail_with, 0);
+    void *v2 = NULL;
+    int get_rc = memo_get(&m, &v2);         /* it recovered: a new value */
+    int ctor_calls = atomic_load(&f->ctor_calls);
+    int rel_rc = by_lease ? memo_release(&l) : 0;
+    int dtors = atomic_load(&f->dtor_calls);
+    int v1_dead = 0;
+    for (obj_t *o = atomic_load(&f->made); o; o = o->next_made)
+        if ((void *)o == v1)
+            v1_dead = magic_of(o) == DEAD;
+    fx_finish(&m, f); /* empty before the checks that fail; frees the values */
+    if (early || peek_rc != EAGAIN)
+        print_error("%s of the stale value returned %d%s %s its refresh ran; the refresh failed and the cell "
+                    "%s the value (the next get, the backend still failing: %d, %s)\n", fn,
+                    early ? early_rc : iv.rc, (early ? early_rc : iv.rc) == EALREADY ? " (EALREADY)" : "",
+                    early ? "at once, while" : "after", peek_rc == 0 && p == v1 ? "kept" : "dropped",
+                    get_failing_rc, vf == v1 ? "the invalidated value" : "no value");
+    assert_false(early);                 /* it waits for the refresh's outcome */
+    assert_int_equal(iv.rc, 0);          /* then takes the value out */
+    assert_int_equal(t.rc, 0);           /* the failed refresh served its caller the stale value */
+    assert_ptr_equal(t.v, v1);
+    assert_int_equal(peek_rc, EAGAIN);   /* the value is gone */
+    assert_int_equal(get_failing_rc, ECONNREFUSED);
+    assert_null(vf);
+    assert_int_equal(get_rc, 0);         /* the next get rebuilds */
+    assert_ptr_not_equal(v2, v1);
+    assert_int_equal(ctor_calls, 4);     /* build, failed refresh, failed build, build */
+    assert_int_equal(rel_rc, 0);
+    /* leased: destroyed at the release; else by the invalidate */
+    assert_int_equal(dtors_at_return, by_lease ? 0 : 1);
+    assert_int_equal(dtors, 1);
+    assert_true(v1_dead);
+}
+
+static void test_ttl_stale_invalidate_lease_during_a_failing_refresh_removes_the_value(void **state)
+{
+    (void)state;
+    invalidate_during_failing_refresh(1);
+}
+
+static void test_ttl_stale_invalidate_during_a_failing_refresh_removes_the_value(void **state)
+{
+    (void)state;
+    invalidate_during_failing_refresh(0);
+}
+
+/* FOUND IN REVIEW (r08 b), FIXED (was: memo_i_get_slow_cs_ took a READY
+ * cell for a TTL cell only while ttl_ms != 0).  A TTL cell's value lives in
+ * tval_, not in the slot; a program that sets ttl_ms to 0 while the cell
+ * holds such a value (config reloaded) made memo_get spin at 100% CPU for
+ * ever (READY, slot empty, not a TTL cell: `continue`).  Expected: memo_get
+ * returns the value (fresh, or past its old expiry), the cell resets and
+ * works on.  (r08 a, a MEMOIZE cell whose ttl_ms is set at run time, is
+ * not supported: MEMOIZE's getter reads its options from the macro.)  In a
+ * child with a bounded wait. */
+enum { Z_GET1_RC, Z_V1, Z_GET2_RC, Z_V2, Z_GET3_RC, Z_V3, Z_MAGIC3, Z_PEEK_RC, Z_RESET_RC, Z_BUILT, Z_DTOR,
+       Z_GET4_RC, Z_V4, Z_GET5_RC, Z_V5, Z_CTOR5, Z_RESET2_RC, Z_BUILT2, Z_DTOR2, Z_BAD };
+
+static void child_ttl_set_to_0(void *ctx, report_t *r)
+{
+    uint8_t refresh = (uint8_t)(intptr_t)ctx;
+    fx_t *f = fx_new('Z');
+    memo_t m;
+    ttl_cell(&m, f, 100, refresh);
+    void *v = NULL;
+    r->v[Z_GET1_RC] = memo_get(&m, &v);  /* the value goes to tval_ */
+    r->v[Z_V1] = (intptr_t)v;
+    m.ttl_ms = 0;
+    v = NULL;
+    r->v[Z_GET2_RC] = memo_get(&m, &v);  /* spun for ever before the fix */
+    r->v[Z_V2] = (intptr_t)v;
+    advance_ms(1000);                    /* past its old expiry */
+    v = NULL;
+    r->v[Z_GET3_RC] = memo_get(&m, &v);
+    r->v[Z_V3] = (intptr_t)v;
+    r->v[Z_MAGIC3] = v ? (intptr_t)magic_of(v) : 0;
+    r->v[Z_PEEK_RC] = memo_peek(&m, &v);
+    r->v[Z_RESET_RC] = memo_reset(&m);
+    r->v[Z_BUILT] = atomic_load(&f->built);
+    r->v[Z_DTOR] = atomic_load(&f->dtor_calls);
+    v = NULL;
+    r->v[Z_GET4_RC] = memo_get(&m, &v);  /* now a plain cell */
+    r->v[Z_V4] = (intptr_t)v;
+    v = NULL;
+    advance_ms(1000);
+    r->v[Z_GET5_RC] = memo_get(&m, &v);
+    r->v[Z_V5] = (intptr_t)v;
+    r->v[Z_CTOR5] = atomic_load(&f->ctor_calls) - r->v[Z_BUILT];
+    r->v[Z_RESET2_RC] = memo_reset(&m);
+    r->v[Z_BUILT2] = atomic_load(&f->built);
+    r->v[Z_DTOR2] = atomic_load(&f->dtor_calls);
+    r->v[Z_BAD] = atomic_load(&f->bad);
+}
+
+static void test_ttl_cell_whose_ttl_ms_is_set_to_0_under_its_value_returns(void **state)
+{
+    (void)state;
+    static const uint8_t policy[2] = { MEMO_REFRESH_BLOCK, MEMO_REFRESH_STALE };
+    for (int i = 0; i < 2; i++) {
+        report_t r;
+        run_child_within(child_ttl_set_to_0, (void *)(intptr_t)policy[i], &r,
+                         policy[i] == MEMO_REFRESH_BLOCK ? "memo_get after ttl_ms = 0 (REFRESH_BLOCK)"
+                                                        : "memo_get after ttl_ms = 0 (REFRESH_STALE)");
+        assert_int_equal(r.v[Z_GET1_RC], 0);
+        assert_int_equal(r.v[Z_GET2_RC], 0);
+        assert_true(r.v[Z_V2] == r.v[Z_V1]);    /* the value it holds */
+        assert_int_equal(r.v[Z_GET3_RC], 0);
+        assert_true(r.v[Z_V3] != 0);
+        assert_int_equal(r.v[Z_MAGIC3], ALIVE);
+        assert_int_equal(r.v[Z_PEEK_RC], 0);
+        assert_int_equal(r.v[Z_RESET_RC], 0);
+        assert_int_equal(r.v[Z_DTOR], r.v[Z_BUILT]); /* every value built went once */
+        assert_int_equal(r.v[Z_GET4_RC], 0);
+        assert_int_equal(r.v[Z_GET5_RC], 0);
+        assert_true(r.v[Z_V5] == r.v[Z_V4]);    /* no expiry any more */
+        assert_int_equal(r.v[Z_CTOR5], 1);
+        assert_int_equal(r.v[Z_RESET2_RC], 0);
+        assert_int_equal(r.v[Z_DTOR2], r.v[Z_BUILT2]);
+        assert_int_equal(r.v[Z_BAD], 0);
+    }
+}
+
 /* ======================================================================== */
 /* Typed cells with .ttl_ms                                                 */
 
@@ -2333,8 +2865,116 @@ static void test_memoize_value_ttl_recomputes_after_expiry(void **state)
     assert_int_equal(memo_reset(&get_mv_memo), 0);
 }
 
+/* ======================================================================== */
+/* A per-thread getter when no pthread key is left                          */
+
+/* FOUND IN REVIEW (r19), FIXED (was: memo_i_tkey_create_ ignored
+ * pthread_key_create's error).  A process that has used up its pthread
+ * keys (PTHREAD_KEYS_MAX: many plugins) before its first MEMOIZE_THREAD
+ * call: memo's thread-exit key stayed 0 -- another component's key, whose
+ * value the getter overwrote with its node (that component's destructor got
+ * memo's node at thread exit, memo's values were never destroyed).
+ * Expected: the getter returns EAGAIN and builds nothing, no key's value
+ * changes, and the rest of memo works.  The key is created once per
+ * process: this getter is the only per-thread one of this program and runs
+ * only in a forked child, after the keys are used up. */
+static atomic_int tk_ctor_calls, tk_dtor_calls;
+static int tk_ctor(int *out)
+{
+    atomic_fetch_add(&tk_ctor_calls, 1);
+    *out = 7;
+    return 0;
+}
+static void tk_dtor(int v)
+{
+    (void)v;
+    atomic_fetch_add(&tk_dtor_calls, 1);
+}
+MEMOIZE_THREAD(static, get_tk, int, tk_ctor, tk_dtor);
+
+enum { TK_CREATE_ERR, TK_KEYS, TK_GET_RC, TK_OUT, TK_GET2_RC, TK_CTOR, TK_CHANGED, TK_RESET_RC, TK_SD_RC,
+       TK_DTOR, TK_CELL_GET, TK_CELL_SD, TK_CELL_DTOR, TK_CELL_GET2, TK_CELL_RESET, TK_CELL_DTOR2 };
+
+static void child_no_key_left(void *ctx, report_t *r)
+{
+    (void)ctx;
+    size_t cap = 256, n = 0;
+    pthread_key_t *keys = (pthread_key_t *)malloc(cap * sizeof *keys);
+    int err = 0;
+    while (keys && n < 65536) { /* PTHREAD_KEYS_MAX is 1024 on glibc */
+        if (n == cap) {
+            pthread_key_t *k = (pthread_key_t *)realloc(keys, 2 * cap * sizeof *keys);
+            if (!k)
+                break;
+            keys = k;
+            cap *= 2;
+        }
+        err = pthread_key_create(&keys[n], NULL);
+        if (err)
+            break;
+        pthread_setspecific(keys[n], (void *)(uintptr_t)(n + 1));
+        n++;
+    }
+    r->v[TK_CREATE_ERR] = err;
+    r->v[TK_KEYS] = (intptr_t)n;
+    int out = -1;
+    r->v[TK_GET_RC] = get_tk(&out);
+    r->v[TK_OUT] = out;
+    r->v[TK_GET2_RC] = get_tk(&out);  /* again */
+    r->v[TK_CTOR] = atomic_load(&tk_ctor_calls);
+    intptr_t changed = 0;
+    for (size_t i = 0; keys && i < n; i++)
+        changed += pthread_getspecific(keys[i]) != (void *)(uintptr_t)(i + 1);
+    r->v[TK_CHANGED] = changed;
+    r->v[TK_RESET_RC] = get_tk_reset();
+    r->v[TK_SD_RC] = memo_shutdown();
+    r->v[TK_DTOR] = atomic_load(&tk_dtor_calls);
+    /* the rest of memo */
+    fx_t *f = fx_new('K');
+    memo_t m;
+    cell_init(&m, f);
+    void *v = NULL;
+    r->v[TK_CELL_GET] = memo_get(&m, &v);
+    r->v[TK_CELL_SD] = memo_shutdown();
+    r->v[TK_CELL_DTOR] = atomic_load(&f->dtor_calls);
+    r->v[TK_CELL_GET2] = memo_get(&m, &v);
+    r->v[TK_CELL_RESET] = memo_reset(&m);
+    r->v[TK_CELL_DTOR2] = atomic_load(&f->dtor_calls);
+}
+
+static void test_thread_getter_with_no_pthread_key_left_is_eagain(void **state)
+{
+    (void)state;
+    report_t r;
+    run_child_within(child_no_key_left, NULL, &r, "a per-thread getter after pthread keys ran out");
+    assert_int_equal(r.v[TK_CREATE_ERR], EAGAIN); /* the setup: the keys ran out */
+    assert_true(r.v[TK_KEYS] > 0);
+    if (r.v[TK_GET_RC] != EAGAIN)
+        print_error("the per-thread getter returned %d (want EAGAIN) and built %d value(s); %d other key(s) "
+                    "had their value overwritten\n", (int)r.v[TK_GET_RC], (int)r.v[TK_CTOR],
+                    (int)r.v[TK_CHANGED]);
+    assert_int_equal(r.v[TK_GET_RC], EAGAIN);
+    assert_int_equal(r.v[TK_OUT], -1);              /* *out untouched */
+    assert_int_equal(r.v[TK_GET2_RC], EAGAIN);
+    assert_int_equal(r.v[TK_CTOR], 0);              /* nothing built */
+    assert_int_equal(r.v[TK_CHANGED], 0);           /* no other key's value touched */
+    assert_int_equal(r.v[TK_RESET_RC], 0);
+    assert_int_equal(r.v[TK_SD_RC], 0);
+    assert_int_equal(r.v[TK_DTOR], 0);
+    assert_int_equal(r.v[TK_CELL_GET], 0);
+    assert_int_equal(r.v[TK_CELL_SD], 0);
+    assert_int_equal(r.v[TK_CELL_DTOR], 1);
+    assert_int_equal(r.v[TK_CELL_GET2], 0);
+    assert_int_equal(r.v[TK_CELL_RESET], 0);
+    assert_int_equal(r.v[TK_CELL_DTOR2], 2);
+}
+
 int main(void)
 {
+    /* Before any memo call: the application's fork handlers come before
+     * memo's (see test_fork_app_child_handler_registered_before_memo_...) */
+    if (pthread_atfork(app_prepare, NULL, app_child) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         /* fork policies */
         cmocka_unit_test(test_fork_keep_child_keeps_the_parents_value),
@@ -2347,6 +2987,8 @@ int main(void)
         cmocka_unit_test(test_fork_reset_detached_leased_value_forgotten_in_child_destroyed_in_parent),
         cmocka_unit_test(test_fork_reset_refresh_whose_ctor_forks_child_must_not_dtor_parents_value),
         cmocka_unit_test(test_fork_reset_cell_runs_forget_not_dtor_in_its_own_process),
+        cmocka_unit_test(test_fork_app_child_handler_registered_before_memo_resets_a_cell),
+        cmocka_unit_test(test_fork_app_prepare_handler_registered_before_memo_builds_a_value),
         /* memo_shutdown */
         cmocka_unit_test(test_shutdown_destroys_newest_first_dependents_before_dependencies),
         cmocka_unit_test(test_shutdown_twice_second_destroys_nothing),
@@ -2356,6 +2998,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_leaves_a_value_whose_first_construction_was_running),
         cmocka_unit_test(test_shutdown_from_a_refreshing_ctor_is_edeadlk_others_destroyed),
         cmocka_unit_test(test_shutdown_from_a_first_construction_destroys_others_keeps_new_value),
+        cmocka_unit_test(test_shutdown_after_a_dependencys_refresh_destroys_the_dependent_first),
         cmocka_unit_test(test_shutdown_skips_a_stale_stack_cell_overwritten_by_other_data),
         cmocka_unit_test(test_shutdown_skips_a_stale_stack_cell_replaced_by_another_cell),
         cmocka_unit_test(test_fork_passes_by_an_unmapped_keep_cell),
@@ -2377,9 +3020,14 @@ int main(void)
         cmocka_unit_test(test_ttl_peek_fresh_stale_and_past_max_stale),
         cmocka_unit_test(test_ttl_reset_and_invalidate_lease),
         cmocka_unit_test(test_ttl_reset_of_stale_if_error_cell_restarts_backoff),
+        cmocka_unit_test(test_ttl_stale_invalidate_lease_during_a_failing_refresh_removes_the_value),
+        cmocka_unit_test(test_ttl_stale_invalidate_during_a_failing_refresh_removes_the_value),
+        cmocka_unit_test(test_ttl_cell_whose_ttl_ms_is_set_to_0_under_its_value_returns),
         cmocka_unit_test(test_memoize_pointer_ttl_refresh_builds_new_then_destroys_old),
         cmocka_unit_test(test_memoize_struct_ttl_destroys_then_rebuilds_stale_acts_as_block),
         cmocka_unit_test(test_memoize_value_ttl_recomputes_after_expiry),
+        /* per-thread values */
+        cmocka_unit_test(test_thread_getter_with_no_pthread_key_left_is_eagain),
     };
     return mt_run_tests("memo_lifetimes", tests);
 }

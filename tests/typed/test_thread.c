@@ -1850,6 +1850,148 @@ static void test_fork_while_a_sweep_destroys_own_value(void **state)
     assert_true(waited_ok);
 }
 
+/* FOUND IN REVIEW (r03), FIXED (was: include/memo.h memo_i_thread_sweep_
+ * ran the drop with no cleanup handler): memo_shutdown() in thread S
+ * disposes of thread O's value with O's node marked busy; S is cancelled
+ * (or calls pthread_exit) inside that dtor -- busy stayed set, and O's next
+ * get, name_reset or thread exit waited for it for ever (memo_i_tquiet_).
+ * Expected: each returns; the value S was destroying counts as destroyed
+ * (its dtor ran), O's next get builds a new one.  Three rounds, each with a
+ * new sweeper cut in the dtor: O = main then its get; O = main then its
+ * name_reset; O = another thread then its exit.  In a forked child (the
+ * hang is a named failure), once with pthread_cancel, once with
+ * pthread_exit. */
+static tlog_t swc_log;
+static gate_t swc_gate;
+static atomic_int swc_sweeper;   /* tl_id of the thread whose dtor run is cut */
+static atomic_int swc_by_exit;   /* 1: it calls pthread_exit; 0: it waits in swc_gate, cancelled there */
+static int swc_make(tval_t *out) { return tv_make(&swc_log, out, 1); }
+static void swc_drop(tval_t v)
+{
+    tv_destroy(&swc_log, v);
+    if (tl_id == 0 || tl_id != LOAD(swc_sweeper))
+        return;
+    if (LOAD(swc_by_exit))
+        pthread_exit(NULL);
+    gate_pass(&swc_gate); /* a cancellation point (pthread_cond_wait) */
+}
+MEMOIZE_THREAD(static, get_swc, tval_t, swc_make, swc_drop);
+
+/* In a forked child (no cmocka there): 1 once n callers reached the gate,
+ * 0 if they have not within half of mt_wait_ms(). */
+static int gate_reached(gate_t *g, int n)
+{
+    uint64_t end = mt_now_ns() + (uint64_t)mt_wait_ms() * 500000u;
+    struct timespec ts = { (time_t)(end / 1000000000u), (long)(end % 1000000000u) };
+    pthread_mutex_lock(&g->mu);
+    while (g->entered < n && pthread_cond_timedwait(&g->cv, &g->mu, &ts) != ETIMEDOUT) {
+    }
+    int ok = g->entered >= n;
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+static void swc_sweep_main(runner_t *r)
+{
+    atomic_store(&swc_sweeper, r->id);
+    r->err = memo_shutdown();
+}
+
+/* Starts a sweeper, lets it be cut in the dtor of the value of serial s,
+ * joins it.  0 on success. */
+static int swc_cut_sweep(int round, int s)
+{
+    static runner_t sw;
+    memset(&sw, 0, sizeof sw);
+    if (runner_start(&sw, swc_sweep_main, 0) != 0)
+        return 1;
+    int by_exit = LOAD(swc_by_exit);
+    if (!by_exit) {
+        if (!gate_reached(&swc_gate, round)) {
+            fprintf(stderr, "    [child] round %d: the sweeper never reached the dtor\n", round);
+            return 1;
+        }
+        pthread_cancel(sw.th);
+    }
+    void *rv = (void *)1;
+    pthread_join(sw.th, &rv);
+    CHILD_CHECK(rv == (by_exit ? NULL : PTHREAD_CANCELED)); /* cut in the dtor, not returned */
+    CHILD_CHECK(LOAD(swc_log.dtor_n[s]) == 1 && LOAD(swc_log.dtor_by[s]) == sw.id);
+    return 0;
+}
+
+typedef struct swc_owner {
+    runner_t r;
+    gate_t park;
+} swc_owner_t;
+
+static void swc_owner_main(runner_t *r)
+{
+    swc_owner_t *o = (swc_owner_t *)r->arg;
+    r->err = get_swc(&r->v);
+    gate_pass(&o->park); /* parked while its value is swept; then exits */
+}
+
+static void swc_child(int by_exit)
+{
+    tlog_t *g = &swc_log;
+    gate_init(&swc_gate);
+    atomic_store(&swc_by_exit, by_exit);
+    /* round 1: main's value; then main's get */
+    tval_t v, w;
+    CHILD_CHECK(get_swc(&v) == 0);
+    if (swc_cut_sweep(1, v.serial))
+        return;
+    CHILD_CHECK(get_swc(&w) == 0);                     /* hung before the fix */
+    CHILD_CHECK(w.owner == MAIN_ID && w.serial != v.serial);
+    CHILD_CHECK(get_swc_reset() == 0);
+    CHILD_CHECK(LOAD(g->dtor_n[w.serial]) == 1 && LOAD(g->dtor_by[w.serial]) == MAIN_ID);
+    /* round 2: main's value; then main's name_reset */
+    CHILD_CHECK(get_swc(&v) == 0);
+    if (swc_cut_sweep(2, v.serial))
+        return;
+    CHILD_CHECK(get_swc_reset() == 0);                 /* hung before the fix; nothing left to destroy */
+    CHILD_CHECK(get_swc(&w) == 0 && w.serial != v.serial);
+    CHILD_CHECK(get_swc_reset() == 0);
+    /* round 3: another thread's value; then that thread's exit */
+    static swc_owner_t o;
+    memset(&o, 0, sizeof o);
+    gate_init(&o.park);
+    o.r.arg = &o;
+    CHILD_CHECK(runner_start(&o.r, swc_owner_main, 0) == 0);
+    if (!gate_reached(&o.park, 1)) {
+        fprintf(stderr, "    [child] the owner thread never got its value\n");
+        child_fails++;
+        return;
+    }
+    CHILD_CHECK(o.r.err == 0 && o.r.v.owner == o.r.id);
+    if (swc_cut_sweep(3, o.r.v.serial))
+        return;
+    gate_open(&o.park);
+    CHILD_CHECK(pthread_join(o.r.th, NULL) == 0);      /* its exit hung before the fix */
+    atomic_store(&swc_sweeper, 0);
+    CHILD_CHECK(memo_shutdown() == 0);
+    CHILD_CHECK(LOAD(g->builds) == LOAD(g->dtors));    /* every value destroyed once */
+    for (int s = 1; s <= LOAD(g->serial) && s < MAXS; s++)
+        CHILD_CHECK(LOAD(g->dtor_n[s]) == 1);
+    CHILD_CHECK(LOAD(g->bad) == 0);
+}
+
+static void swc_child_cancel(void) { swc_child(0); }
+static void swc_child_exit(void) { swc_child(1); }
+
+static void test_shutdown_cancelled_in_another_threads_dtor(void **state)
+{
+    (void)state;
+    in_child(swc_child_cancel);
+}
+
+static void test_shutdown_exiting_in_another_threads_dtor(void **state)
+{
+    (void)state;
+    in_child(swc_child_exit);
+}
+
 /* --- MEMO_DECLARE_THREAD: one getter, its thread-local value in one unit,
  * used from two (tu_thread_def.c defines it, tu_thread_use.c calls it) ---- */
 typedef struct tcw {
@@ -1959,6 +2101,8 @@ int main(void)
         cmocka_unit_test_teardown(test_dtor_rebuilding_at_every_exit, teardown),
         cmocka_unit_test_teardown(test_shutdown_dtor_getting_own_value, teardown),
         cmocka_unit_test_teardown(test_fork_while_a_sweep_destroys_own_value, teardown),
+        cmocka_unit_test_teardown(test_shutdown_cancelled_in_another_threads_dtor, teardown),
+        cmocka_unit_test_teardown(test_shutdown_exiting_in_another_threads_dtor, teardown),
     };
     return mt_run_tests("memo_thread", tests);
 }
