@@ -303,8 +303,61 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-/* In C++23, <stdatomic.h> provides _Atomic(T) as std::atomic<T>. */
+/* The atomics.  C, and C++23 whose <stdatomic.h> provides _Atomic(T) as
+ * std::atomic<T> (__cpp_lib_stdatomic_h): <stdatomic.h>.  C++11 to C++20 (and
+ * a C++23 library without that header): memo.h maps _Atomic(T) to
+ * std::atomic<T> itself, as C++23's <stdatomic.h> does, and its atomic
+ * wrappers (>>memo:atomics) to std::atomic's member functions
+ * (MEMO_I_CXX_ATOMICS).  Either way a C++ unit lays memo_t out as a C unit
+ * does (asserted below), so C and C++ units share cells (tests/cxx).  Such a
+ * C++ unit should not also include the compiler's C <stdatomic.h>. */
+#ifndef __cplusplus
 #include <stdatomic.h>
+#else
+#if __cplusplus > 202002L && defined(__has_include)
+#if __has_include(<version>)
+#include <version>
+#endif
+#endif
+#ifdef __cpp_lib_stdatomic_h
+#include <stdatomic.h>
+#else
+#include <atomic>
+#define MEMO_I_CXX_ATOMICS 1
+#ifndef _Atomic
+#define _Atomic(T) std::atomic<T>
+#endif
+#endif
+/* memo_t's atomic members are std::atomic in C++: each must have the size
+ * and alignment of C's _Atomic type (4, 8 -- memo_t's 64-bit atomics are
+ * 8-aligned in C, also on i386 -- and a pointer's) and be lock-free, as C's
+ * are, for the two to share a cell. */
+static_assert(sizeof(std::atomic<uint32_t>) == 4 && alignof(std::atomic<uint32_t>) == 4,
+              "memo.h: std::atomic<uint32_t> is not laid out as C's _Atomic(uint32_t)");
+static_assert(sizeof(std::atomic<uint64_t>) == 8 && alignof(std::atomic<uint64_t>) == 8,
+              "memo.h: std::atomic<uint64_t> is not laid out as memo_t's 64-bit atomics in C");
+static_assert(sizeof(std::atomic<void *>) == sizeof(void *) &&
+                  alignof(std::atomic<void *>) == alignof(void *) &&
+                  sizeof(std::atomic<uintptr_t>) == sizeof(uintptr_t) &&
+                  alignof(std::atomic<uintptr_t>) == alignof(uintptr_t),
+              "memo.h: std::atomic<void *> is not laid out as C's _Atomic(void *)");
+#if defined(__GNUC__) || defined(__clang__)
+/* lock-free at their own size's alignment, which they have (above); not
+ * is_always_lock_free, which Clang -m32 denies a 64-bit type because a plain
+ * one is 4-aligned there (its std::atomic, 8-aligned, is lock-free) */
+static_assert(__atomic_always_lock_free(4, 0) && __atomic_always_lock_free(8, 0) &&
+                  __atomic_always_lock_free(sizeof(void *), 0),
+              "memo.h: memo_t's atomics must be lock-free, as in C");
+#elif defined(__cpp_lib_atomic_is_always_lock_free)
+static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free &&
+                  std::atomic<void *>::is_always_lock_free && std::atomic<uintptr_t>::is_always_lock_free,
+              "memo.h: memo_t's atomics must be lock-free, as in C");
+#else
+static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_POINTER_LOCK_FREE == 2 &&
+                  (sizeof(long) == 8 ? ATOMIC_LONG_LOCK_FREE : ATOMIC_LLONG_LOCK_FREE) == 2,
+              "memo.h: memo_t's atomics must be lock-free, as in C");
+#endif
+#endif
 
 #if !defined(MEMO_NO_FUTEX) && !defined(__linux__)
 #define MEMO_NO_FUTEX 1
@@ -315,9 +368,15 @@ extern "C" {
 #endif
 
 /* In C++ every member of memo_t has a default member initializer, so that
- * MEMO_INIT's designated initializers may leave members out silently. */
+ * MEMO_INIT's designated initializers may leave members out silently; not in
+ * C++11, where that would make memo_t no aggregate (MEMO_INIT lists every
+ * member there). */
 #ifdef __cplusplus
+#if __cplusplus >= 201402L
 #define MEMO_I_ZERO {}
+#else
+#define MEMO_I_ZERO
+#endif
 #define MEMO_I_ALIGN8 alignas(8)
 #else
 #define MEMO_I_ZERO
@@ -518,18 +577,91 @@ typedef struct memo {
  *  ctor is required, dtor may be NULL, arg is passed to both.  Options follow
  *  as designated initializers, e.g. MEMO_INIT(open, close, NULL,
  *  .retry_min_ms = 50, .retry_max_ms = 5000).  Every option defaults to 0.
- *  In C++ (C++20 designated initializers) options must come in member order. */
-#ifdef __cplusplus
+ *  In C++ (C++20 designated initializers) options must come in member order.
+ *  C++11/14/17: options are designated initializers before C++20, which GCC
+ *  and Clang accept as an extension, with a warning under -Wpedantic (GCC >=
+ *  12 names it -Wc++20-extensions; C++11 adds -Wextra's
+ *  -Wmissing-field-initializers).  memo.h silences Clang's itself; GCC's
+ *  cannot be silenced from inside an initializer: MEMO_INIT without options
+ *  draws none, with options under GCC wrap the definition in `#pragma GCC
+ *  diagnostic push`, `ignored "-Wc++20-extensions"` (and, for C++11,
+ *  "-Wmissing-field-initializers") and `pop` (tests/cxx_smoke.cpp).
+ *  MEMOIZE, MEMOIZE_THREAD and MEMOIZE_VALUE do that themselves. */
+#if defined(__cplusplus) && __cplusplus >= 202002L
 #define MEMO_INIT(ctor_, dtor_, arg_, ...) \
     { .ctor = (ctor_), .dtor = (dtor_), .arg = (arg_) __VA_OPT__(, ) __VA_ARGS__ }
+#elif defined(__cplusplus)
+/* C++11 to C++17: no __VA_OPT__ and no designated initializers but as an
+ * extension.  The members up to arg are positional ({} for the atomics
+ * before ctor), the options follow designated (a mix GCC and Clang accept
+ * before C++20, not in it); a trailing empty argument keeps a "..." from
+ * being empty (ISO C++ before C++20 wants one argument there).  In C++11
+ * memo_t has no default member initializers: MEMO_INIT without options lists
+ * all its members (MEMO_I_CXX_REST_, the 26 after arg), so that -Wextra's
+ * -Wmissing-field-initializers has nothing to say; MEMO_I_CXX_INIT_SEL_
+ * picks that form for exactly three arguments. */
+#if __cplusplus >= 201402L
+#define MEMO_I_CXX_REST_
+#else
+#define MEMO_I_CXX_REST_ , {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+#endif
+/* The designated-initializer warnings, silenced where a pragma may stand:
+ * inside the initializer for Clang (MEMO_I_CXX_DI_BEGIN_/END_), around the
+ * generators' declarations for GCC (MEMO_I_GXX_DI_PUSH_/POP_, used by
+ * MEMOIZE & co. below), whose parser takes no pragma in an initializer. */
+#if defined(__clang__)
+#if __has_warning("-Wc++20-designator")
+#define MEMO_I_CXX_DI_W1_ _Pragma("clang diagnostic ignored \"-Wc++20-designator\"")
+#else
+#define MEMO_I_CXX_DI_W1_
+#endif
+#if __has_warning("-Wc99-designator")
+#define MEMO_I_CXX_DI_W2_ _Pragma("clang diagnostic ignored \"-Wc99-designator\"")
+#else
+#define MEMO_I_CXX_DI_W2_
+#endif
+#define MEMO_I_CXX_DI_BEGIN_ _Pragma("clang diagnostic push") MEMO_I_CXX_DI_W1_ MEMO_I_CXX_DI_W2_ \
+    _Pragma("clang diagnostic ignored \"-Wmissing-field-initializers\"")
+#define MEMO_I_CXX_DI_END_ _Pragma("clang diagnostic pop")
+#else
+#define MEMO_I_CXX_DI_BEGIN_
+#define MEMO_I_CXX_DI_END_
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#if __GNUC__ >= 12
+#define MEMO_I_GXX_DI_W_ _Pragma("GCC diagnostic ignored \"-Wc++20-extensions\"")
+#else
+#define MEMO_I_GXX_DI_W_ _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#endif
+#define MEMO_I_GXX_DI_PUSH_ _Pragma("GCC diagnostic push") MEMO_I_GXX_DI_W_ \
+    _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define MEMO_I_GXX_DI_POP_ _Pragma("GCC diagnostic pop")
+#endif
+#define MEMO_INIT(...) \
+    MEMO_I_CXX_INIT_SEL_(__VA_ARGS__, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, \
+                         MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, \
+                         MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, \
+                         MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_O_, \
+                         MEMO_I_CXX_INIT_O_, MEMO_I_CXX_INIT_3_, ~)(__VA_ARGS__)
+#define MEMO_I_CXX_INIT_SEL_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, \
+                             a17, a18, a19, which, ...) which
+#define MEMO_I_CXX_INIT_3_(ctor_, dtor_, arg_) \
+    { {}, {}, {}, (ctor_), (dtor_), (arg_) MEMO_I_CXX_REST_ }
+#define MEMO_I_CXX_INIT_O_(ctor_, dtor_, arg_, ...) \
+    MEMO_I_CXX_DI_BEGIN_ { {}, {}, {}, (ctor_), (dtor_), (arg_), __VA_ARGS__ } MEMO_I_CXX_DI_END_
 #else
 #define MEMO_INIT(...) { .ctor = __VA_ARGS__ }
 #endif
 
 /* MEMO_INIT with internal flags (MEMO_I_F_*), for the typed generators. */
-#ifdef __cplusplus
+#if defined(__cplusplus) && __cplusplus >= 202002L
 #define MEMO_I_INIT_F_(flags_v, ctor_, dtor_, arg_, ...) \
     { .flags_ = (flags_v), .ctor = (ctor_), .dtor = (dtor_), .arg = (arg_) __VA_OPT__(, ) __VA_ARGS__ }
+#elif defined(__cplusplus)
+/* The generators always pass the options with a trailing empty argument. */
+#define MEMO_I_INIT_F_(flags_v, ctor_, dtor_, arg_, ...) \
+    MEMO_I_CXX_DI_BEGIN_ { {}, {}, {(flags_v)}, (ctor_), (dtor_), (arg_), __VA_ARGS__ } MEMO_I_CXX_DI_END_
 #else
 #define MEMO_I_INIT_F_(flags_v, ...) { .flags_ = (flags_v), .ctor = __VA_ARGS__ }
 #endif
@@ -644,6 +776,35 @@ static MEMO_I_NOINLINE void memo_i_assert_fail_(const char *what, const char *fi
  * including memo.h.  Zero cost: each is the C11 operation itself.  cas: strong
  * compare-exchange (success order, then failure order); cas_weak: may fail
  * spuriously. */
+#if !defined(MEMO_I_ATOMICS_DEFINED) && defined(MEMO_I_CXX_ATOMICS)
+/* C++ before C++23: _Atomic(T) is std::atomic<T> (see the includes), and each
+ * wrapper is the same operation as std::atomic's member function. */
+#define memo_i_atomic_load_relaxed(p) (p)->load(std::memory_order_relaxed)
+#define memo_i_atomic_load_acquire(p) (p)->load(std::memory_order_acquire)
+#define memo_i_atomic_load_seq_cst(p) (p)->load(std::memory_order_seq_cst)
+#define memo_i_atomic_store_relaxed(p, v) (p)->store((v), std::memory_order_relaxed)
+#define memo_i_atomic_store_release(p, v) (p)->store((v), std::memory_order_release)
+#define memo_i_atomic_store_seq_cst(p, v) (p)->store((v), std::memory_order_seq_cst)
+#define memo_i_atomic_exchange_relaxed(p, v) (p)->exchange((v), std::memory_order_relaxed)
+#define memo_i_atomic_exchange_release(p, v) (p)->exchange((v), std::memory_order_release)
+#define memo_i_atomic_exchange_acq_rel(p, v) (p)->exchange((v), std::memory_order_acq_rel)
+#define memo_i_atomic_fetch_add_relaxed(p, v) (p)->fetch_add((v), std::memory_order_relaxed)
+#define memo_i_atomic_cas_seq_cst(p, e, d) \
+    (p)->compare_exchange_strong(*(e), (d), std::memory_order_seq_cst, std::memory_order_seq_cst)
+#define memo_i_atomic_cas_relaxed_relaxed(p, e, d) \
+    (p)->compare_exchange_strong(*(e), (d), std::memory_order_relaxed, std::memory_order_relaxed)
+#define memo_i_atomic_cas_acq_rel_relaxed(p, e, d) \
+    (p)->compare_exchange_strong(*(e), (d), std::memory_order_acq_rel, std::memory_order_relaxed)
+#define memo_i_atomic_cas_weak_acquire_relaxed(p, e, d) \
+    (p)->compare_exchange_weak(*(e), (d), std::memory_order_acquire, std::memory_order_relaxed)
+#define memo_i_atomic_cas_weak_acquire_acquire(p, e, d) \
+    (p)->compare_exchange_weak(*(e), (d), std::memory_order_acquire, std::memory_order_acquire)
+#define memo_i_atomic_cas_weak_release_acquire(p, e, d) \
+    (p)->compare_exchange_weak(*(e), (d), std::memory_order_release, std::memory_order_acquire)
+#define memo_i_atomic_fence_acquire() std::atomic_thread_fence(std::memory_order_acquire)
+#define memo_i_atomic_fence_release() std::atomic_thread_fence(std::memory_order_release)
+#define MEMO_I_ATOMICS_DEFINED 1 /* skips the C11 set below */
+#endif
 #ifndef MEMO_I_ATOMICS_DEFINED
 #define memo_i_atomic_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define memo_i_atomic_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
@@ -1004,6 +1165,22 @@ static inline int memo_forget_all(void);
  *  would deadlock).  Cell: name_memo (memo_acquire: ENOTSUP).  Works on every
  *  C11 compiler. */
 #define MEMOIZE_VALUE(storage, name, ...) MEMO_I_MEMOIZE_VALUE_(storage, name, __VA_ARGS__, )
+
+/* GCC, C++11 to C++17: the generators' options are designated initializers,
+ * an extension there (see MEMO_INIT); GCC takes a pragma only between
+ * declarations, so these wrap the generated declarations in one that
+ * silences its warning (the typedef, repeated, takes the caller's `;`). */
+#ifdef MEMO_I_GXX_DI_PUSH_
+#undef MEMOIZE
+#undef MEMOIZE_THREAD
+#undef MEMOIZE_VALUE
+#define MEMOIZE(storage, name, ...) MEMO_I_GXX_DI_PUSH_ \
+    MEMO_I_MEMOIZE_(storage, name, __VA_ARGS__, ); MEMO_I_GXX_DI_POP_ typedef int name##_memo_semicolon_
+#define MEMOIZE_THREAD(storage, name, ...) MEMO_I_GXX_DI_PUSH_ \
+    MEMO_I_MEMOIZE_THREAD_(storage, name, __VA_ARGS__, ); MEMO_I_GXX_DI_POP_ typedef int name##_memo_semicolon_
+#define MEMOIZE_VALUE(storage, name, ...) MEMO_I_GXX_DI_PUSH_ \
+    MEMO_I_MEMOIZE_VALUE_(storage, name, __VA_ARGS__, ); MEMO_I_GXX_DI_POP_ typedef int name##_memo_semicolon_
+#endif
 
 /* ==========================================================================
  * INTERNALS -- nothing below is API.  Names: memo_i_*, MEMO_I_*.

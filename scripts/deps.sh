@@ -7,9 +7,9 @@
 # `test` also wants, for the consumer test (tests/consumers: CMake, Meson),
 # cmake, meson and ninja-build; for the C Lambda runtime's test, libcurl4-openssl-dev,
 # libpq-dev, libsqlite3-dev and python3; and for the 32-bit (-m32)
-# configurations of the matrix, on an amd64 host: gcc-multilib, the i386
-# architecture and libcmocka-dev:i386, and qemu-user when this kernel cannot
-# run i386 binaries itself.  Those are optional: if they cannot be installed
+# configurations of the matrix, on an amd64 host: gcc-multilib, g++-multilib
+# (tests/cxx's -m32 C++ units), the i386 architecture and libcmocka-dev:i386,
+# and qemu-user when this kernel cannot run i386 binaries itself.  Those are optional: if they cannot be installed
 # (not root, no network) deps.sh says so and succeeds, and tests/run_all.sh
 # reports the consumer builds, the Lambda test or the -m32 configurations
 # SKIPPED with the reason.
@@ -103,7 +103,7 @@ fi
 m32_warn() { echo "deps.sh: warning: $1; the -m32 configurations will be SKIPPED" >&2; exit 0; }
 [ "$(dpkg --print-architecture)" = amd64 ] || m32_warn "-m32 needs an amd64 host, this is $(dpkg --print-architecture)"
 m32_need=()
-for p in gcc-multilib libcmocka-dev:i386; do have_pkg "$p" || m32_need+=("$p"); done
+for p in gcc-multilib g++-multilib libcmocka-dev:i386; do have_pkg "$p" || m32_need+=("$p"); done
 if [ ${#m32_need[@]} -gt 0 ]; then
   if ! can_apt; then
     echo "deps.sh: for the -m32 configurations run:  sudo dpkg --add-architecture i386 && sudo apt-get update && sudo apt-get install -y ${m32_need[*]}" >&2

@@ -36,8 +36,10 @@ done
 if grep -nE 'planned for a later|are planned|not built yet' "$H" docs/API.md; then bad "a promise of something already built"; else ok; fi
 
 # every atomic operation goes through a wrapper named for its order
-# (>>memo:atomics), so one build can redirect them all
-raw=$(sed '/^#ifndef MEMO_I_ATOMICS_DEFINED$/,/^#endif$/d' "$H" | grep -vE '^[[:space:]]*(\*|/\*|//)' |
+# (>>memo:atomics; the C11 set and the C++ std::atomic set), so one build can
+# redirect them all
+raw=$(sed -e '/^#ifndef MEMO_I_ATOMICS_DEFINED$/,/^#endif$/d' \
+          -e '/^#if !defined(MEMO_I_ATOMICS_DEFINED) && defined(MEMO_I_CXX_ATOMICS)$/,/^#endif$/d' "$H" | grep -vE '^[[:space:]]*(\*|/\*|//)' |
       grep -nE '\batomic_(load|store|exchange|compare_exchange|fetch_|thread_fence)[a-z_]*\(' || true)
 if [ -z "$raw" ]; then ok; else bad "atomic operations outside the wrappers:"; printf '%s\n' "$raw" | head -5; fi
 # code quoted in the lifetimes guide is the examples' code, verbatim

@@ -215,12 +215,20 @@ $CC -std=c11 -I"$INC" -c "$B/header_only.c" -o "$B/header_only.o"
 if ! nm -g --defined-only "$B/header_only.o" | grep -v ' main$' | grep -qvE ' [VW] memo_i_[a-z_]+_v[0-9]+_$'; then record "no-exported-symbols" 0 1
 else echo "[header] exports symbols:"; nm -g --defined-only "$B/header_only.o"; record "no-exported-symbols" 1 1; fi
 
-for cxx in "g++ -std=c++23" "clang++ -std=c++2b"; do
-  # shellcheck disable=SC2086
-  if $cxx $WARN -I"$INC" tests/cxx_smoke.cpp -o "$B/cxx_smoke" -pthread 2>"$B/cxx.log" && "$B/cxx_smoke" >/dev/null; then
-    echo "[c++] $cxx tests/cxx_smoke.cpp: passed"; record "cxx $cxx" 0 1
-  else echo "[c++] $cxx: FAILED"; head -20 "$B/cxx.log"; record "cxx $cxx" 1 1; fi
+# C++: tests/cxx_smoke.cpp in every standard memo.h supports, g++ and clang++
+# (C++23 includes <stdatomic.h>, C++11-20 get memo.h's std::atomic mapping)
+cxx_ok=0; cxx_all=()
+for cxx in g++ clang++; do
+  s23=c++23; echo 'int main() {}' | $cxx -std=c++23 -x c++ -fsyntax-only - 2>/dev/null || s23=c++2b
+  for std in c++11 c++14 c++17 c++20 "$s23"; do
+    cxx_all+=("$cxx -std=$std")
+    # shellcheck disable=SC2086
+    if $cxx -std=$std $WARN -I"$INC" tests/cxx_smoke.cpp -o "$B/cxx_smoke" -pthread 2>"$B/cxx.log" && "$B/cxx_smoke" >/dev/null; then
+      record "cxx $cxx -std=$std" 0 1; cxx_ok=$((cxx_ok + 1))
+    else echo "[c++] $cxx -std=$std tests/cxx_smoke.cpp: FAILED"; head -20 "$B/cxx.log"; record "cxx $cxx -std=$std" 1 1; fi
+  done
 done
+echo "[c++] tests/cxx_smoke.cpp: $cxx_ok/${#cxx_all[@]} passed (g++, clang++ x C++11 14 17 20 23, $WARN)"
 
 # The fuzzer's seed corpus, replayed without libFuzzer (ASan+UBSan, TSan,
 # no-futex); `make fuzz` fuzzes for a bounded time.
@@ -289,6 +297,20 @@ cs_s=${cs_s:-0}; [ "$cs_rc" != 0 ] && [ "$cs_f" = 0 ] && cs_f=1
 if [ "$cs_s" != 0 ]; then echo "[consumers] $cs_p passed, $cs_f failed, $cs_s skipped"; else echo "[consumers] $cs_p passed, $cs_f failed"; fi
 record "consumers" 0 "$cs_p"; [ "$cs_f" != 0 ] && record "consumers" 1 "$cs_f"
 skipped=$((skipped + cs_s))
+# C and C++ units sharing cells in one program (tests/cxx/run.sh): the C11
+# unit with g++ and clang++ units in C++11 to C++23, -m32, MEMO_NO_FUTEX,
+# TSan; memo_t's layout compared at run time.
+cx_out=$(MEMO_INCLUDE=$INC bash tests/cxx/run.sh 2>&1); cx_rc=$?
+printf '%s\n' "$cx_out" | grep -vE '^cxx( failed)?: '
+cx_sum=$(printf '%s\n' "$cx_out" | sed -n 's/^cxx: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p')
+read -r cx_p cx_f cx_s <<<"${cx_sum:-0 1 0}"
+[ "$cx_rc" != 0 ] && [ "$cx_f" = 0 ] && cx_f=1
+record "cxx C/C++ units" 0 "$cx_p"; skipped=$((skipped + cx_s))
+if [ "$cx_f" != 0 ]; then
+  read -ra cx_names <<<"$(printf '%s\n' "$cx_out" | sed -n 's/^cxx failed: //p')"
+  [ ${#cx_names[@]} -gt 0 ] || cx_names=("cxx(rc=$cx_rc)")
+  failed=$((failed + cx_f)); failures+=("${cx_names[@]}")
+fi
 
 # Liveness (tests/liveness/README.md): waits that must end -- two shared
 # libraries and mixed MEMO_NO_FUTEX units on one cell, cross-thread
