@@ -34,29 +34,39 @@ static long invocations;            /* events this process has answered */
 static long connections_opened;     /* database connections it has opened */
 static const char *database_url;    /* PostgreSQL when set, else SQLite */
 static const char *sqlite_path;
-/* Why the last connection attempt failed.  A plain static is enough because
- * the runtime handles one event at a time. */
-static char db_error[512];
-
-static void set_db_error(const char *fmt, ...)
+/* A constructor's failure with its reason: memo_failf attaches the message
+ * to this attempt, and the caller -- and any thread that waited on the
+ * attempt, were there several -- reads it with memo_last_error(); no global
+ * buffer to race on. */
+static int db_fail(int err, const char *fmt, ...)
 {
+    char buf[MEMO_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(db_error, sizeof db_error, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     /* libpq's messages span lines ("...failed: Connection refused\n\tIs the
      * server running..."): make them one line. */
-    char *w = db_error;
-    for (const char *r = db_error; *r; r++) {
+    char *w = buf;
+    for (const char *r = buf; *r; r++) {
         int space = *r == '\n' || *r == '\t' || *r == ' ';
         if (!space)
             *w++ = *r;
-        else if (w > db_error && w[-1] != ' ')
+        else if (w > buf && w[-1] != ' ')
             *w++ = ' ';
     }
-    while (w > db_error && w[-1] == ' ')
+    while (w > buf && w[-1] == ' ')
         w--;
     *w = '\0';
+    return memo_failf(err, "%s", buf);
+}
+
+/* The message of the getter error just returned (memo's own, or the
+ * constructor's memo_failf). */
+static const char *db_error(void)
+{
+    memo_error_t e = memo_last_error();
+    return e.message ? e.message : strerror(e.code);
 }
 
 /* --- PostgreSQL ------------------------------------------------------------ */
@@ -69,13 +79,12 @@ static int open_db(PGconn **out)
     const char *const vals[] = { "5", "memo-lambda", database_url, NULL };
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (c == NULL) {
-        set_db_error("out of memory");
-        return ENOMEM;
+        return db_fail(ENOMEM, "out of memory");
     }
     if (PQstatus(c) != CONNECTION_OK) {
-        set_db_error("%s", PQerrorMessage(c));
+        int err = db_fail(ECONNREFUSED, "%s", PQerrorMessage(c));
         PQfinish(c);
-        return ECONNREFUSED;
+        return err;
     }
     connections_opened++;
     *out = c;
@@ -106,7 +115,7 @@ static const char *query_pg(long work_ms, char *out, size_t outlen, char *msg, s
      * invalidated meanwhile; memo_acquire connects on first use, as get_db. */
     memo_lease_t lease = MEMO_LEASE_INIT;
     if (memo_acquire(&get_db_memo, &lease) != 0) {
-        snprintf(msg, msglen, "cannot connect to PostgreSQL: %s", db_error);
+        snprintf(msg, msglen, "cannot connect to PostgreSQL: %s", db_error());
         return "DatabaseUnavailable";
     }
     PGconn *c = lease.value;
@@ -153,9 +162,9 @@ static int open_sqlite(sqlite3 **out)
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        set_db_error("%s: %s", sqlite_path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        int err = db_fail(EIO, "%s: %s", sqlite_path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);
-        return EIO;
+        return err;
     }
     connections_opened++;
     *out = db;
@@ -175,7 +184,7 @@ static const char *query_sqlite(long work_ms, char *out, size_t outlen, char *ms
 {
     memo_lease_t lease = MEMO_LEASE_INIT; /* as in query_pg */
     if (memo_acquire(&get_sqlite_memo, &lease) != 0) {
-        snprintf(msg, msglen, "cannot open SQLite: %s", db_error);
+        snprintf(msg, msglen, "cannot open SQLite: %s", db_error());
         return "DatabaseUnavailable";
     }
     sqlite3 *db = lease.value;
@@ -313,7 +322,7 @@ int handler_init(char *msg, size_t msglen)
     sqlite3 *db;
     if (database_url ? get_db(&c) != 0 : get_sqlite(&db) != 0)
         fprintf(stderr, "memo-lambda[%ld]: init: database not reachable yet: %s\n",
-                (long)getpid(), db_error);
+                (long)getpid(), db_error());
     return 0;
 }
 
