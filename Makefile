@@ -1,4 +1,5 @@
 # memo -- header-only; this Makefile builds tests, the demo and benchmarks.
+#   make          this list (the default: builds nothing, installs nothing)
 #   make test     the full test matrix (installs what it lacks when root)
 #   make demo     the Lambda simulation on SQLite (the main job, no server)
 #   make bench    benchmarks (fast path vs peers, TTL getters, contention, storm, scaling) + plots
@@ -20,8 +21,16 @@ VERSION := $(shell awk '$$1 ~ /^.define$$/ && NF == 3 && $$2 ~ /^MEMO_VERSION_(M
 CMAKE ?= cmake
 
 .PHONY: all test matrix demo bench bench-lambda stress install uninstall clean deps-test deps-demo deps-bench examples integration lambda model fuzz
+.PHONY: help deps-model
 
-all: test
+# Plain `make` only prints the targets: the ones that need packages install
+# them (scripts/deps.sh) when asked for by name.
+all: help
+help:
+	@echo "memo $(VERSION): header-only, nothing to build -- copy include/memo.h, or make install"
+	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
+	@echo "  more: make examples | integration | lambda | model | stress | fuzz | bench-lambda | uninstall | clean"
+	@echo "  (test, demo, bench, model, stress, fuzz and lambda install the Debian packages they lack when run as root)"
 
 deps-test:
 	@bash scripts/deps.sh test
@@ -29,6 +38,8 @@ deps-demo:
 	@bash scripts/deps.sh demo
 deps-bench:
 	@bash scripts/deps.sh bench
+deps-model:
+	@bash scripts/deps.sh model
 
 test: deps-test
 	@bash tests/run_all.sh
@@ -79,7 +90,7 @@ fuzz: deps-test
 	@bash tests/fuzz/run.sh fuzz $${FUZZ_SECONDS:-120}
 
 # the Promela model of the cell protocol, checked with spin for 2 and 3 threads
-model:
+model: deps-model
 	@bash tests/model/run.sh
 
 # The header and memo.pc (relocatable: its prefix is ${pcfiledir}/../..) by

@@ -2,17 +2,20 @@
 # deps.sh WHAT -- make sure the Debian packages a make target needs are here.
 # As root with apt-get it installs what is missing; otherwise it prints the
 # exact command to run and fails.
-#   WHAT: test | demo | bench
+#   WHAT: test | demo | bench | model
+#   (model: spin, the Promela model checker of tests/model, and gcc for its
+#   verifiers)
 #
 # `test` also wants, for the consumer test (tests/consumers: CMake, Meson),
-# cmake, meson and ninja-build; for the C Lambda runtime's test, libcurl4-openssl-dev,
-# libpq-dev, libsqlite3-dev and python3; and for the 32-bit (-m32)
-# configurations of the matrix, on an amd64 host: gcc-multilib, g++-multilib
-# (tests/cxx's -m32 C++ units), the i386 architecture and libcmocka-dev:i386,
-# and qemu-user when this kernel cannot run i386 binaries itself.  Those are optional: if they cannot be installed
-# (not root, no network) deps.sh says so and succeeds, and tests/run_all.sh
-# reports the consumer builds, the Lambda test or the -m32 configurations
-# SKIPPED with the reason.
+# cmake, meson and ninja-build; for the C Lambda runtime's tests,
+# libcurl4-openssl-dev, libpq-dev, libsqlite3-dev, python3, zip and unzip (the
+# deployment zip); and for the 32-bit (-m32) configurations of the matrix, on
+# an amd64 host: gcc-multilib, g++-multilib (tests/cxx's -m32 C++ units), the
+# i386 architecture and libcmocka-dev:i386, and qemu-user when this kernel
+# cannot run i386 binaries itself.  Those are optional: if they cannot be
+# installed (not root, no network) deps.sh says so and succeeds, and
+# tests/run_all.sh reports the consumer builds, the Lambda tests or the -m32
+# configurations SKIPPED with the reason.
 set -u
 what=${1:-test}
 need=()
@@ -21,6 +24,7 @@ case "$what" in
   test)  pkgs="make gcc g++ clang libclang-rt-14-dev libcmocka-dev pkg-config valgrind" ;;
   demo)  pkgs="make gcc libsqlite3-dev" ;;
   bench) pkgs="make gcc g++ valgrind pkg-config libglib2.0-dev libabsl-dev gnuplot-nox binutils" ;;
+  model) pkgs="make gcc spin" ;;
   *) echo "deps.sh: unknown target '$what'" >&2; exit 2 ;;
 esac
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -73,9 +77,10 @@ fi
 
 # --- optional: the C Lambda runtime's hostile-API test ---------------------------
 # tests/run_all.sh builds examples/lambda/bootstrap and runs it against a fake
-# Runtime API (python3); without these it reports that test SKIPPED.
+# Runtime API (python3), and packs and checks its deployment zip (zip, unzip,
+# binutils); without these it reports those tests SKIPPED.
 lambda_need=()
-for p in libcurl4-openssl-dev libpq-dev libsqlite3-dev python3; do have_pkg "$p" || lambda_need+=("$p"); done
+for p in libcurl4-openssl-dev libpq-dev libsqlite3-dev python3 binutils zip unzip; do have_pkg "$p" || lambda_need+=("$p"); done
 if [ ${#lambda_need[@]} -gt 0 ]; then
   if can_apt; then
     echo "deps.sh: installing ${lambda_need[*]} (the Lambda runtime test)"

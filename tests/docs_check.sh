@@ -6,7 +6,12 @@
 #   3. no "planned"/"later version" promise is left about what is built;
 #   4. every atomic operation goes through a wrapper;
 #   5. code that docs/LIFETIMES.md quotes from an example (a ```c block right
-#      after a "<!-- quote: FILE -->" line) is in FILE verbatim.
+#      after a "<!-- quote: FILE -->" line) is in FILE verbatim;
+#   6. README.md's Quick start compiles and links against include/memo.h and
+#      libpq (its first ```c block, and with its second, the MEMOIZE_THREAD
+#      line, in place of the MEMOIZE line), and with DATABASE_URL unset each
+#      returns EINVAL with a message instead of crashing.  Skipped, with the
+#      reason, without libpq-dev.
 # Ends with "docs: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -63,5 +68,40 @@ if [ -f "$G" ]; then
   rm -rf "$qdir"
   if [ "$nq" -gt 0 ]; then ok; else bad "$G: no quoted block found"; fi
 fi
+# the README's Quick start is C that compiles, and runs without DATABASE_URL
+qs_check() {
+  local d cc=${CC:-gcc} pq_inc flags
+  d=$(mktemp -d) || return
+  awk -v d="$d" '
+    /^## / { inq = ($0 == "## Quick start") ; next }
+    inq && /^```c$/ { n++; inb = 1; next }
+    inq && inb && /^```$/ { inb = 0; next }
+    inq && inb { print > (d "/block" n ".c") }' README.md
+  if [ ! -s "$d/block1.c" ] || [ ! -s "$d/block2.c" ]; then
+    bad "README.md: the Quick start has not its two \`\`\`c blocks (the example, the MEMOIZE_THREAD line)"; rm -rf "$d"; return
+  fi
+  pq_inc=$(pkg-config --cflags libpq 2>/dev/null || echo "-I$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)")
+  # shellcheck disable=SC2086
+  if ! command -v "$cc" >/dev/null 2>&1 || ! printf '#include <libpq-fe.h>\n' | "$cc" $pq_inc -E -x c - >/dev/null 2>&1; then
+    echo "docs: README Quick start compile SKIPPED: no $cc or no libpq-fe.h (apt-get install -y libpq-dev)"; rm -rf "$d"; return
+  fi
+  . mk/flags.sh # WARN
+  flags="-std=c11 $WARN -Iinclude $pq_inc"
+  printf '\nint main(void) { return handle(); }\n' >>"$d/block1.c"
+  { sed '/^MEMOIZE(/,$d' "$d/block1.c"; cat "$d/block2.c"
+    printf '\nint main(void) { PGconn *db; int err = get_db(&db); if (!err) get_db_reset(); return err; }\n'; } >"$d/thread.c"
+  local f out rc
+  for f in block1 thread; do
+    # shellcheck disable=SC2086
+    if ! out=$("$cc" $flags "$d/$f.c" -o "$d/$f" -lpq -pthread 2>&1); then
+      bad "README.md: the Quick start ($f) does not compile: $(printf '%s\n' "$out" | grep -m3 -E 'error|warning')"; continue
+    fi
+    out=$(env -u DATABASE_URL "$d/$f" 2>&1); rc=$?
+    if [ "$rc" = 22 ] && printf '%s\n' "$out" | grep -q 'DATABASE_URL is not set'; then ok
+    else bad "README.md: the Quick start ($f) without DATABASE_URL: status $rc (want EINVAL, 22), output: $(printf '%s\n' "$out" | head -2)"; fi
+  done
+  rm -rf "$d"
+}
+qs_check
 echo "docs: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -273,6 +273,25 @@ else
   record "lambda hostile API" 0 "${hp:-0}"; record "lambda hostile API" 1 "$hf"
 fi
 
+# The Lambda deployment zip (tests/lambda/package_check.sh): the
+# function-ARCH.zip of examples/lambda/package.sh has bootstrap at its root,
+# stored executable, an ELF64 for ARCH, every library beyond glibc in lib/
+# behind a DT_RPATH of $ORIGIN/lib, and the unzipped bootstrap runs; the other
+# architecture only with a cross toolchain (SKIPPED otherwise, with the reason).
+pk_out=$(bash tests/lambda/package_check.sh 2>&1); pk_rc=$?
+read -r pk_p pk_f pk_s <<<"$(printf '%s\n' "$pk_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \2 \4/p' | tail -1)"
+if [ $pk_rc -eq 77 ]; then
+  echo "[lambda] deployment zip SKIPPED: $(printf '%s\n' "$pk_out" | sed -n 's/.*SKIPPED: //p' | head -1)"; skipped=$((skipped + 1))
+elif [ $pk_rc -eq 0 ] && [ -n "${pk_p:-}" ]; then
+  echo "[lambda] deployment zip: $pk_p checks passed ($(printf '%s\n' "$pk_out" | sed -n 's/^ok   \([a-z0-9_]*\) .*/\1/p' | sort -u | tr '\n' ' ' | sed 's/ $//'))"
+  printf '%s\n' "$pk_out" | sed -n 's/^skip /[lambda] deployment zip SKIPPED: /p'
+  record "lambda deployment zip" 0 "$pk_p"; skipped=$((skipped + ${pk_s:-0}))
+else
+  echo "[lambda] deployment zip: FAILED (rc=$pk_rc)"; printf '%s\n' "$pk_out" | grep -v '^ok ' | tail -40 | sed 's/^/    /'
+  [ "${pk_f:-0}" -gt 0 ] || pk_f=1
+  record "lambda deployment zip" 0 "${pk_p:-0}"; record "lambda deployment zip" 1 "$pk_f"; skipped=$((skipped + ${pk_s:-0}))
+fi
+
 # Two header versions in one program (docs/DESIGN.md, "ABI"): a unit built
 # with the 0.1 header from before the defects fixes shares a cell with one
 # built with include/memo.h (tests/abi/run.sh).

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # run.sh -- the Lambda tests: builds examples/lambda's bootstrap, runs it against
-# a hostile fake Runtime API (hostile_api.py), then starts a throwaway
+# a hostile fake Runtime API (hostile_api.py), checks the deployment zip
+# (package_check.sh), then starts a throwaway
 # PostgreSQL on 127.0.0.1 (stopped on exit) and runs test.js under Node with
 # @vercel/fun (SIGTERM included: memo_shutdown, a clean disconnection, exit 0).
 # Ends with "N passed, N failed" (both summed); non-zero on failure.
 #   INVOCATIONS=200 CONCURRENCY=8 bash tests/lambda/run.sh
 # Needs: gcc, libcurl4-openssl-dev, libpq-dev, libsqlite3-dev, postgresql,
-# procps (fun stops its processes with ps), nodejs >= 20 and npm.  As root it
+# procps (fun stops its processes with ps), binutils, zip and unzip (the
+# deployment zip), nodejs >= 20 and npm.  As root it
 # installs the missing Debian packages.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +20,7 @@ fail_setup() { echo "run.sh: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 if command -v dpkg-query >/dev/null 2>&1; then
-  for p in gcc pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev postgresql procps; do
+  for p in gcc pkg-config libcurl4-openssl-dev libpq-dev libsqlite3-dev postgresql procps binutils zip unzip; do
     have_pkg "$p" || need+=("$p")
   done
   command -v node >/dev/null 2>&1 || need+=(nodejs)
@@ -71,6 +73,18 @@ if [ "$h_rc" = 77 ]; then h_failed=0 # skipped, the reason printed
 elif ! read -r h_passed h_failed < <(counts "$tmp/hostile.log"); then
   h_passed=0 h_failed=1; echo "run.sh: the hostile Runtime API test did not finish"
 fi
+# --- the deployment zip (package_check.sh: layout, mode, ELF, lib/, runs) -----------
+echo "== deployment zip (tests/lambda/package_check.sh)"
+set +e
+bash "$here/package_check.sh" | tee "$tmp/package.log"
+p_rc=${PIPESTATUS[0]}
+set -e
+p_passed=0 p_failed=1
+if [ "$p_rc" = 77 ]; then p_failed=0 # skipped, the reason printed
+elif ! read -r p_passed p_failed < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed\(, [0-9]* skipped\)\{0,1\}$/\1 \2/p' "$tmp/package.log" | tail -n 1); then
+  p_passed=0 p_failed=1; echo "run.sh: the deployment zip check did not finish"
+fi
+[ "$p_rc" = 0 ] || [ "$p_rc" = 77 ] || [ "$p_failed" -gt 0 ] || p_failed=1
 echo "== Lambda emulator (tests/lambda/test.js)"
 
 # --- @vercel/fun ----------------------------------------------------------------
@@ -123,7 +137,8 @@ if [ "$rc" -eq 124 ] || ! tail -n 1 "$tmp/out.log" | grep -q ' passed, '; then
 fi
 js_passed=0 js_failed=1
 read -r js_passed js_failed < <(counts "$tmp/out.log") || { js_passed=0 js_failed=1; }
-echo "hostile Runtime API: $h_passed passed, $h_failed failed; emulator: $js_passed passed, $js_failed failed"
+echo "hostile Runtime API: $h_passed passed, $h_failed failed; deployment zip: $p_passed passed, $p_failed failed; emulator: $js_passed passed, $js_failed failed"
 [ "$h_failed" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
-echo "$((h_passed + js_passed)) passed, $((h_failed + js_failed)) failed"
+[ "$p_failed" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
+echo "$((h_passed + p_passed + js_passed)) passed, $((h_failed + p_failed + js_failed)) failed"
 exit "$rc"
