@@ -386,6 +386,47 @@ extern "C" {
 #define MEMO_I_ALIGN8 _Alignas(8)
 #endif
 
+/* C11, or C99 with GCC's or Clang's extensions (-std=gnu99, which provide
+ * the C11 keywords): a strict ISO C99 (-std=c99) or older build is refused
+ * here rather than with a pile of diagnostics below. */
+#if !defined(__cplusplus) && \
+    (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L || \
+     (__STDC_VERSION__ < 201112L && (defined(__STRICT_ANSI__) || !(defined(__GNUC__) || defined(__clang__)))))
+#error "memo.h needs C11 (_Atomic, _Thread_local, <stdatomic.h>): compile with -std=c11 (or later), or -std=gnu99 with GCC or Clang"
+#endif
+
+/* Warnings the header's own lines are exempt from, to its end (a user's
+ * strictest flags report nothing from memo: tests/run_all.sh, "strict"; the
+ * code MEMOIZE & co. generate on the user's lines is written to draw none):
+ * - -Wdeclaration-after-statement: a check of C90 style, for the user's own
+ *   code; memo is C11 and declares where it initializes.
+ * - -Wpadded (clang -Weverything): the layouts of memo_t and of the
+ *   program-wide tables are ABI (docs/DESIGN.md, "ABI"), padded as each
+ *   target aligns them; explicit filler members would differ per target.
+ * - -Wextra-semi-stmt (clang): the `;` after pthread_cleanup_push/pop, whose
+ *   expansion (a block opened or closed) varies by C library.
+ * - before C11 (-std=gnu99): -Wpedantic (GCC) and -Wc11-extensions (Clang)
+ *   note each C11 keyword (_Atomic, _Thread_local, _Alignas), which memo
+ *   cannot do without; GCC and Clang provide them as extensions there. */
+#if !defined(__cplusplus) && (defined(__GNUC__) || defined(__clang__))
+#define MEMO_I_DIAG_PUSHED_ 1
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeclaration-after-statement"
+#pragma GCC diagnostic ignored "-Wpadded"
+#ifdef __clang__
+#if __has_warning("-Wextra-semi-stmt")
+#pragma clang diagnostic ignored "-Wextra-semi-stmt"
+#endif
+#endif
+#if !defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wc11-extensions"
+#else
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+#endif
+#endif
+
 /* >>memo:types
  * ==========================================================================
  * PUBLIC TYPES
@@ -735,15 +776,35 @@ static int memo_i_fail_(int err); /* memo's own error from a getter, noted */
 #define MEMO_I_SHARED __attribute__((weak, visibility("default")))
 #define MEMO_I_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MEMO_I_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* No unused-function warning for a slow path a unit never calls: `unused`
+ * for GCC; inline for Clang, whose -Wused-but-marked-unused reports every
+ * use of an `unused` function (GCC's -Wattributes, inline with noinline). */
+#ifdef __clang__
+#define MEMO_I_NOINLINE __attribute__((noinline, cold)) inline
+#else
 #define MEMO_I_NOINLINE __attribute__((noinline, cold, unused))
+#endif
 #define MEMO_I_INLINE __attribute__((always_inline)) inline
-#define MEMO_I_UNUSED __attribute__((unused))
+#define MEMO_I_NORETURN_ __attribute__((noreturn))
+/* Silences the pedantic notes about the C11 keywords that generated code
+ * spells on the user's lines, in a -std=gnu99 build (GCC and Clang provide
+ * them as extensions there). */
+#define MEMO_I_EXT_ __extension__
+#if defined(__has_attribute)
+#if __has_attribute(fallthrough)
+#define MEMO_I_FALLTHROUGH_ __attribute__((fallthrough))
+#endif
+#endif
 #else
 #define MEMO_I_LIKELY(x) (x)
 #define MEMO_I_UNLIKELY(x) (x)
 #define MEMO_I_NOINLINE
 #define MEMO_I_INLINE inline
-#define MEMO_I_UNUSED
+#define MEMO_I_NORETURN_
+#define MEMO_I_EXT_
+#endif
+#ifndef MEMO_I_FALLTHROUGH_
+#define MEMO_I_FALLTHROUGH_ ((void)0)
 #endif
 
 /* >>memo:overrides -- the allocator and the invariant checks (see COMPILE-TIME
@@ -760,7 +821,7 @@ static int memo_i_fail_(int err); /* memo's own error from a getter, noted */
 #define MEMO_ASSERT(c) ((void)0)
 #else
 #define MEMO_ASSERT(c) ((c) ? (void)0 : memo_i_assert_fail_(#c, __FILE__, __LINE__))
-static MEMO_I_NOINLINE void memo_i_assert_fail_(const char *what, const char *file, int line)
+static MEMO_I_NOINLINE MEMO_I_NORETURN_ void memo_i_assert_fail_(const char *what, const char *file, int line)
 {
     fprintf(stderr, "memo: internal invariant violated: %s (%s:%d)\n", what, file, line);
     abort();
@@ -1243,9 +1304,12 @@ extern int memo_i_clock_gettime_(int, struct timespec *) __asm__("clock_gettime"
 #include <unistd.h> /* getpid */
 #if defined(__linux__) || !defined(MEMO_NO_FUTEX)
 #include <sys/syscall.h>
-#ifndef __cplusplus
 /* Under a strict -std=c11 <unistd.h> does not declare syscall(); this is a
- * compatible redeclaration of glibc's and musl's prototype. */
+ * compatible redeclaration of glibc's and musl's prototype, made only where
+ * <unistd.h> did not declare it (-Wredundant-decls): glibc declares it under
+ * __USE_MISC, musl under _GNU_SOURCE or _BSD_SOURCE. */
+#if !defined(__cplusplus) && \
+    (defined(__GLIBC__) ? !defined(__USE_MISC) : !(defined(_GNU_SOURCE) || defined(_BSD_SOURCE)))
 long syscall(long number, ...);
 #endif
 #endif
@@ -1262,8 +1326,10 @@ static inline uint64_t memo_i_mono_ns_(void)
     else
 #endif
         syscall(SYS_clock_gettime, 1, &ts);
-#else
+#elif defined(TIME_UTC)
     timespec_get(&ts, TIME_UTC);
+#else
+#error "memo.h: no clock: needs CLOCK_MONOTONIC (POSIX) or timespec_get (C11, -std=c11)"
 #endif
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -1301,8 +1367,10 @@ static inline uint64_t memo_i_deadline_(long timeout_ms)
 
 static inline uint64_t memo_i_self_(void)
 {
-    /* pthread_t is an integer (glibc) or a pointer (musl, BSD). */
-    return (uint64_t)(uintptr_t)pthread_self();
+    /* pthread_t is an integer (glibc) or a pointer (musl, BSD); a variable,
+     * not the call, is cast (-Wbad-function-cast) */
+    pthread_t t = pthread_self();
+    return (uint64_t)(uintptr_t)t;
 }
 
 /* This process, as memo records it in flags_ and rlock_: a cell whose BUSY
@@ -1323,6 +1391,9 @@ static inline uint32_t memo_i_pid_(void)
 #define MEMO_I_TLS _Thread_local
 #endif
 #ifdef MEMO_I_SHARED
+/* (each program-wide definition here follows its declaration, for
+ * -Wmissing-variable-declarations) */
+extern MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 MEMO_I_SHARED MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
 #else
 static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
@@ -1333,6 +1404,8 @@ static MEMO_I_TLS uint32_t memo_i_claim_pid_v1_;
  * exists.  A cell whose owner is that thread -- a constructor that forked --
  * is owned by a live thread in the child too: it is not taken over. */
 #ifdef MEMO_I_SHARED
+extern _Atomic(uint64_t) memo_i_forker_tid_v1_;
+extern _Atomic(uint32_t) memo_i_forker_pid_v1_;
 MEMO_I_SHARED _Atomic(uint64_t) memo_i_forker_tid_v1_;
 MEMO_I_SHARED _Atomic(uint32_t) memo_i_forker_pid_v1_;
 #else
@@ -1395,7 +1468,8 @@ static inline void memo_i_recancel_(int type)
 static inline uint32_t memo_i_flags_(const memo_t *m)
 {
     /* relaxed: the static bits never change after initialization. */
-    return memo_i_atomic_load_relaxed(&((memo_t *)m)->flags_) & MEMO_I_F_STATIC;
+    /* (through uintptr_t: -Wcast-qual; atomic loads take non-const pointers in C11) */
+    return memo_i_atomic_load_relaxed(&((memo_t *)(uintptr_t)m)->flags_) & MEMO_I_F_STATIC;
 }
 
 static inline uint32_t memo_i_claimer_(memo_t *m)
@@ -1538,6 +1612,7 @@ typedef struct memo_i_park {
 #define MEMO_I_P8 MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1, MEMO_I_P1
 /* One table per program: a weak definition in every translation unit, which
  * the linker merges.  Versioned name: a future incompatible table gets v2. */
+extern memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK];
 MEMO_I_SHARED memo_i_park_t memo_i_park_v1_[MEMO_I_NPARK] = {
     MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8, MEMO_I_P8
 };
@@ -1586,6 +1661,8 @@ typedef struct memo_i_registry {
 } memo_i_registry_t;
 
 #ifdef MEMO_I_SHARED
+extern memo_i_registry_t memo_i_registry_v2_;
+extern MEMO_I_TLS int memo_i_fork_depth_v2_;
 MEMO_I_SHARED memo_i_registry_t memo_i_registry_v2_ = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, 0, PTHREAD_ONCE_INIT, 0, 0, 0 };
 MEMO_I_SHARED MEMO_I_TLS int memo_i_fork_depth_v2_;
 #else
@@ -1789,7 +1866,8 @@ static inline void memo_i_park_wake_(_Atomic(uint32_t) *word)
 #define MEMO_I_FUTEX_WAKE 129
 static inline void memo_i_futex_wake_(_Atomic(uint32_t) *word)
 {
-    syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    /* the word's address (through uintptr_t: -Wcast-qual, the _Atomic) */
+    syscall(SYS_futex, (void *)(uintptr_t)word, MEMO_I_FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 #endif
 
@@ -1835,15 +1913,15 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
      * reads a 32-bit timespec there, so sleep with futex_time64 (Linux 5.1+);
      * on older kernels fall back to SYS_futex with a {long, long} timespec. */
     if (sizeof(time_t) > sizeof(long)) {
-        if (syscall(SYS_futex_time64, (void *)word, MEMO_I_FUTEX_WAIT, expect, &rel,
+        if (syscall(SYS_futex_time64, (void *)(uintptr_t)word, MEMO_I_FUTEX_WAIT, expect, &rel,
                     NULL, 0) == 0 || errno != ENOSYS)
             return 0;
         struct { long tv_sec, tv_nsec; } rel32 = { (long)rel.tv_sec, rel.tv_nsec };
-        syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAIT, expect, (void *)&rel32, NULL, 0);
+        syscall(SYS_futex, (void *)(uintptr_t)word, MEMO_I_FUTEX_WAIT, expect, (void *)&rel32, NULL, 0);
         return 0;
     }
 #endif
-    syscall(SYS_futex, (void *)word, MEMO_I_FUTEX_WAIT, expect, &rel, NULL, 0);
+    syscall(SYS_futex, (void *)(uintptr_t)word, MEMO_I_FUTEX_WAIT, expect, &rel, NULL, 0);
     return 0;
 }
 #else /* MEMO_NO_FUTEX: the parking table */
@@ -1879,7 +1957,15 @@ static inline int memo_i_sleep_(_Atomic(uint32_t) *word, uint32_t expect, uint64
     abs.tv_sec = (time_t)((now + left) / 1000000000u);
     abs.tv_nsec = (long)((now + left) % 1000000000u);
 #else
+    /* CLOCK_REALTIME where POSIX declares it: timespec_get and TIME_UTC are
+     * C11 (not declared under -std=gnu99) */
+#if defined(CLOCK_REALTIME)
+    clock_gettime(CLOCK_REALTIME, &abs);
+#elif defined(MEMO_I_CLOCK_GETTIME)
+    MEMO_I_CLOCK_GETTIME(0 /* CLOCK_REALTIME on Linux */, &abs);
+#else
     timespec_get(&abs, TIME_UTC);
+#endif
     uint64_t rt = (uint64_t)abs.tv_sec * 1000000000u + (uint64_t)abs.tv_nsec + left;
     abs.tv_sec = (time_t)(rt / 1000000000u);
     abs.tv_nsec = (long)(rt % 1000000000u);
@@ -1931,6 +2017,7 @@ typedef struct memo_i_waiting {
 } memo_i_waiting_t;
 
 #ifdef MEMO_I_SHARED
+extern memo_i_waiting_t memo_i_waiting_v1_[MEMO_I_NWAIT];
 MEMO_I_SHARED memo_i_waiting_t memo_i_waiting_v1_[MEMO_I_NWAIT];
 #else
 static memo_i_waiting_t memo_i_waiting_v1_[MEMO_I_NWAIT];
@@ -2214,6 +2301,7 @@ typedef struct memo_i_tls {
 } memo_i_tls_t;
 
 #ifdef MEMO_I_SHARED
+extern MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
 MEMO_I_SHARED MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
 #else
 static MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
@@ -2752,6 +2840,7 @@ static memo_i_res_t memo_i_get_slow_cs_(memo_t *m, long timeout_ms, int cs)
                     }
                 }
             }
+            MEMO_I_FALLTHROUGH_;
             /* fall through - outside the backoff window, a new attempt */
         case MEMO_I_EMPTY:
             if (memo_i_claim_(m, s, &busy))
@@ -3207,7 +3296,8 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     memset(&st, 0, sizeof st);
     if (!m)
         return st;
-    memo_t *w = (memo_t *)m; /* atomic loads take non-const pointers in C11 */
+    memo_t *w = (memo_t *)(uintptr_t)m; /* atomic loads take non-const pointers in C11
+                                           (through uintptr_t: -Wcast-qual) */
     /* relaxed (all): statistics, no ordering promised. */
     st.attempts = memo_i_atomic_load_relaxed(&w->attempts_);
     st.successes = memo_i_atomic_load_relaxed(&w->successes_);
@@ -3847,7 +3937,7 @@ template <class T> struct memo_i_is_ptr<T *> { enum { value = 1 }; };
 #define MEMO_I_IS_PTR(T) \
     (!MEMO_I_IS_ARRAY_(T) && __builtin_classify_type(*(T *)0) == MEMO_I_POINTER_TYPE_CLASS && \
      sizeof(T) == sizeof(void *))
-#define MEMO_I_ASSERT_(c, msg) _Static_assert(c, msg)
+#define MEMO_I_ASSERT_(c, msg) __extension__ _Static_assert(c, msg) /* (-std=gnu99: no note) */
 #else
 /* No GNU builtins: ISO C cannot tell a pointer type from a struct type (no
  * overloading, and _Generic needs every type spelled out). */
@@ -3857,6 +3947,32 @@ template <class T> struct memo_i_is_ptr<T *> { enum { value = 1 }; };
 #define MEMO_I_UNQUAL(T) T /* a qualified T is not supported here */
 #endif
 #define MEMO_I_ASSERT_(c, msg) _Static_assert(c, msg)
+#endif
+
+/* MEMO_I_FN_OK_(f, P): 1 if the function f (or function pointer) has the
+ * type P, a pointer to function; MEMO_I_DTOR_OK_(f, P): that, or f is NULL.
+ * Constant expressions for the generators' static assertions: a constructor
+ * or destructor of the wrong type is a compile error, not an incompatible-
+ * pointer warning that stops the build only under -Werror.  In C++ "has the
+ * type" is "converts to" (a noexcept function, a captureless lambda). */
+#ifdef __cplusplus
+extern "C++" {
+template <class P> struct memo_i_fn_ {
+    static char test(P);
+    static long test(...);
+};
+}
+#define MEMO_I_FN_OK_(f, P) (sizeof(memo_i_fn_<P>::test(f)) == 1)
+#define MEMO_I_DTOR_OK_(f, P) MEMO_I_FN_OK_(f, P) /* NULL and nullptr convert to P */
+#else
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L
+#define MEMO_I_NULLPTR_OK_ typeof(nullptr): 1,
+#else
+#define MEMO_I_NULLPTR_OK_
+#endif
+#define MEMO_I_FN_OK_(f, P) _Generic(((void)0, f), P: 1, default: 0)
+#define MEMO_I_DTOR_OK_(f, P) \
+    _Generic(((void)0, f), P: 1, void *: 1, int: 1, long: 1, MEMO_I_NULLPTR_OK_ default: 0)
 #endif
 
 /* The ordering of the word accesses.  ThreadSanitizer does not model
@@ -3985,61 +4101,70 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
     return 0;
 }
 
+/* A zeroed local U: MEMO_I_LOCAL_ declares it, MEMO_I_CLEAR_ zeroes it in C
+ * once the block's declarations are done (the generated code declares at
+ * the head of each block: -Wdeclaration-after-statement on the user's
+ * lines). */
 #ifdef __cplusplus
 #define MEMO_I_LOCAL_(U, v) U v{}
+#define MEMO_I_CLEAR_(v) ((void)0)
 #else
-#define MEMO_I_LOCAL_(U, v) U v; memset(&v, 0, sizeof v)
+#define MEMO_I_LOCAL_(U, v) U v
+#define MEMO_I_CLEAR_(v) memset(&v, 0, sizeof v)
 #endif
+
+/* What the generators expand to on the user's lines draws no warning with a
+ * strict user's flags (tests/strict/uses_all.c): declarations at the head of
+ * each block, C11 keywords behind MEMO_I_EXT_, and no `unused` attribute --
+ * clang's -Wused-but-marked-unused would report every call of the getter.
+ * A getter (and name_reset) that a unit never calls is still no unused
+ * function: a trampoline defined after it refers to it (no code), and the
+ * cell or the getter refers to that trampoline. */
 
 /* The generator behind MEMOIZE, MEMOIZE_PTR and MEMOIZE_INPLACE; is_ptr is
  * a constant expression: 1 = T lives in the slot, 0 = in place. */
 #define MEMO_I_MEMOIZE_AS_(is_ptr, storage, name, T, ctor, dtor, ...) \
-    static MEMO_I_UNUSED _Atomic(uintptr_t) name##_memo_words_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
-    static MEMO_I_UNUSED int name##_memo_ctor_(void *arg, void **out) \
+    MEMO_I_ASSERT_(MEMO_I_FN_OK_(ctor, int (*)(MEMO_I_UNQUAL(T) *)), \
+                   "MEMOIZE: the constructor must be int ctor(T *out), T without qualifiers"); \
+    MEMO_I_ASSERT_(MEMO_I_DTOR_OK_(dtor, void (*)(T)), \
+                   "MEMOIZE: the destructor must be void dtor(T value), or NULL"); \
+    MEMO_I_EXT_ static _Atomic(uintptr_t) name##_memo_words_[(is_ptr) ? 1 : MEMO_I_NWORDS(T)]; \
+    static int name##_memo_ctor_(void *arg, void **out) \
     { \
-        /* a wrong type fails to compile here; qualifiers of T are dropped */ \
+        /* a wrong type fails to compile (above); qualifiers of T are dropped */ \
         int (*typed_)(MEMO_I_UNQUAL(T) *) = ctor; \
         MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
+        int err_; \
+        MEMO_I_CLEAR_(v_); \
         (void)arg; \
-        int err_ = typed_(&v_); \
+        err_ = typed_(&v_); \
         if (err_) \
             return err_; \
         if (is_ptr) { \
             memcpy(out, &v_, MEMO_I_PSIZE(T)); \
         } else { \
             memo_i_words_put_(name##_memo_words_, &v_, sizeof v_); \
-            *out = (void *)name##_memo_words_; \
+            *out = (void *)(uintptr_t)name##_memo_words_; /* (-Wcast-qual: the _Atomic) */ \
         } \
         return 0; \
     } \
-    static MEMO_I_UNUSED void name##_memo_dtor_(void *arg, void *p) \
-    { \
-        void (*typed_)(T) = dtor; /* a wrong type fails to compile here */ \
-        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
-        (void)arg; \
-        if (!typed_) \
-            return; \
-        if (is_ptr) \
-            memcpy(&v_, &p, MEMO_I_PSIZE(T)); \
-        else \
-            memo_i_words_own_(name##_memo_words_, &v_, sizeof v_); \
-        typed_(v_); \
-    } \
+    static void name##_memo_dtor_(void *arg, void *p); \
     storage memo_t name##_memo = MEMO_I_INIT_F_((is_ptr) ? 0u : MEMO_I_F_INPLACE, \
         name##_memo_ctor_, name##_memo_dtor_, NULL, __VA_ARGS__); \
     /* the options again, as a constant the getter's test folds away */ \
-    static MEMO_I_UNUSED const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
-    storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
+    static const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
+    storage int name(MEMO_I_UNQUAL(T) *out) \
     { \
         if (is_ptr) { \
             void *p_ = memo_i_slot_(&name##_memo); \
+            memo_i_res_t r_; \
             if (MEMO_I_LIKELY(p_ != NULL && out != NULL)) { \
                 memcpy(out, &p_, MEMO_I_PSIZE(T)); \
                 return 0; \
             } \
             if (!out) \
                 return memo_i_fail_(EINVAL); \
-            memo_i_res_t r_ = memo_i_get_slow_(&name##_memo, -1); \
+            r_ = memo_i_get_slow_(&name##_memo, -1); \
             if (r_.err) \
                 return r_.err; \
             memcpy(out, &r_.v, MEMO_I_PSIZE(T)); \
@@ -4056,6 +4181,21 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
             return memo_i_words_out_(&name##_memo, name##_memo_words_, w_, \
                                      (is_ptr) ? 1 : MEMO_I_NWORDS(T), out, sizeof(T)); \
         } \
+    } \
+    static void name##_memo_dtor_(void *arg, void *p) \
+    { \
+        void (*typed_)(T) = dtor; /* a wrong type fails to compile (above) */ \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
+        MEMO_I_CLEAR_(v_); \
+        (void)arg; \
+        (void)name; /* the getter counts as used (see above) */ \
+        if (!typed_) \
+            return; \
+        if (is_ptr) \
+            memcpy(&v_, &p, MEMO_I_PSIZE(T)); \
+        else \
+            memo_i_words_own_(name##_memo_words_, &v_, sizeof v_); \
+        typed_(v_); \
     } \
     typedef int name##_memo_semicolon_
 
@@ -4091,20 +4231,14 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
 #define MEMOIZE_INPLACE(storage, name, ...) MEMO_I_MEMOIZE_INPLACE_(storage, name, __VA_ARGS__, )
 
 #define MEMO_I_MEMOIZE_VALUE_(storage, name, T, fn, ...) \
-    static MEMO_I_UNUSED _Atomic(uintptr_t) name##_memo_words_[MEMO_I_NWORDS(T)]; \
-    static MEMO_I_UNUSED int name##_memo_ctor_(void *arg, void **out) \
-    { \
-        MEMO_I_UNQUAL(T) (*typed_)(void) = fn; /* a wrong type fails to compile here */ \
-        MEMO_I_UNQUAL(T) v_ = typed_(); \
-        (void)arg; \
-        memo_i_words_put_(name##_memo_words_, &v_, sizeof v_); \
-        *out = (void *)name##_memo_words_; \
-        return 0; \
-    } \
+    MEMO_I_ASSERT_(MEMO_I_FN_OK_(fn, MEMO_I_UNQUAL(T) (*)(void)), \
+                   "MEMOIZE_VALUE: the function must be T fn(void), T without qualifiers"); \
+    MEMO_I_EXT_ static _Atomic(uintptr_t) name##_memo_words_[MEMO_I_NWORDS(T)]; \
+    static int name##_memo_ctor_(void *arg, void **out); \
     storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_INPLACE, name##_memo_ctor_, NULL, NULL, \
         __VA_ARGS__); \
-    static MEMO_I_UNUSED const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
-    storage MEMO_I_UNUSED MEMO_I_UNQUAL(T) name(void) \
+    static const memo_t name##_memo_opts_ = MEMO_I_INIT_F_(0u, NULL, NULL, NULL, __VA_ARGS__); \
+    storage MEMO_I_UNQUAL(T) name(void) \
     { \
         uintptr_t w_[MEMO_I_NWORDS(T)]; \
         MEMO_I_UNQUAL(T) v_; \
@@ -4115,54 +4249,92 @@ static MEMO_I_TYPED_COLD_ int memo_i_words_out_(memo_t *m, _Atomic(uintptr_t) *b
         memcpy(&v_, w_, sizeof v_); \
         return v_; \
     } \
+    static int name##_memo_ctor_(void *arg, void **out) \
+    { \
+        MEMO_I_UNQUAL(T) (*typed_)(void) = fn; /* a wrong type fails to compile (above) */ \
+        MEMO_I_UNQUAL(T) v_ = typed_(); \
+        (void)arg; \
+        (void)name; /* the getter counts as used (see MEMO_I_MEMOIZE_AS_) */ \
+        memo_i_words_put_(name##_memo_words_, &v_, sizeof v_); \
+        *out = (void *)(uintptr_t)name##_memo_words_; /* (-Wcast-qual: the _Atomic) */ \
+        return 0; \
+    } \
     typedef int name##_memo_semicolon_
 
+/* A MEMOIZE_THREAD value beside its node.  In C it shares a union with whole
+ * 8-byte words, so that the thread's struct has no padding (-Wpadded on the
+ * user's line) for a T aligned to at most 8; C++ keeps the plain member (a
+ * union would delete the struct's default constructor for a T that has a
+ * non-trivial one). */
+/* MEMO_I_TVALUE_AT_: the value beside node n_ (the struct's first member);
+ * in C by offset (a cast of n_ to the struct is type punning to
+ * -Wstrict-aliasing=1); in C++ by the cast (offsetof wants a standard-layout
+ * T there). */
+#ifdef __cplusplus
+#define MEMO_I_TVALUE_(U) U value
+#define MEMO_I_TVALUE_AT_(tls_t, n_) ((void *)&((tls_t *)(void *)(n_))->value)
+#else
+#define MEMO_I_TVALUE_(U) union { U value; uint64_t words_[(sizeof(U) + 7) / 8]; }
+#define MEMO_I_TVALUE_AT_(tls_t, n_) ((void *)((char *)(n_) + offsetof(tls_t, value)))
+#endif
+
 #define MEMO_I_MEMOIZE_THREAD_(storage, name, T, ctor, dtor, ...) \
-    typedef struct name##_memo_tls_s { \
+    MEMO_I_ASSERT_(MEMO_I_FN_OK_(ctor, int (*)(MEMO_I_UNQUAL(T) *)), \
+                   "MEMOIZE_THREAD: the constructor must be int ctor(T *out), T without qualifiers"); \
+    MEMO_I_ASSERT_(MEMO_I_DTOR_OK_(dtor, void (*)(T)), \
+                   "MEMOIZE_THREAD: the destructor must be void dtor(T value), or NULL"); \
+    MEMO_I_EXT_ typedef struct name##_memo_tls_s { \
         memo_i_tnode_t node; \
-        MEMO_I_UNQUAL(T) value; \
+        MEMO_I_TVALUE_(MEMO_I_UNQUAL(T)); \
     } name##_memo_tls_t; \
-    static MEMO_I_TLS name##_memo_tls_t name##_memo_tls_; \
-    static MEMO_I_UNUSED int name##_memo_tbuild_(memo_i_tnode_t *n_) \
+    MEMO_I_EXT_ static MEMO_I_TLS name##_memo_tls_t name##_memo_tls_; \
+    static int name##_memo_tbuild_(memo_i_tnode_t *n_) \
     { \
-        /* a wrong type fails to compile here; qualifiers of T are dropped */ \
+        /* a wrong type fails to compile (above); qualifiers of T are dropped */ \
         int (*typed_)(MEMO_I_UNQUAL(T) *) = ctor; \
         MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
-        int err_ = typed_(&v_); \
+        int err_; \
+        MEMO_I_CLEAR_(v_); \
+        err_ = typed_(&v_); \
         if (!err_) \
-            memcpy(&((name##_memo_tls_t *)(void *)n_)->value, &v_, sizeof v_); \
+            memcpy(MEMO_I_TVALUE_AT_(name##_memo_tls_t, n_), &v_, sizeof v_); \
         return err_; \
     } \
-    static MEMO_I_UNUSED void name##_memo_tdrop_(memo_i_tnode_t *n_, uint32_t how_) \
-    { \
-        void (*typed_)(T) = dtor; /* a wrong type fails to compile here */ \
-        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
-        memcpy(&v_, &((name##_memo_tls_t *)(void *)n_)->value, sizeof v_); \
-        if (how_ == MEMO_I_FORGET) { \
-            if (n_->cell->forget) \
-                n_->cell->forget(n_->cell->arg, (void *)&v_); \
-        } else if (typed_) { \
-            typed_(v_); \
-        } \
-    } \
+    static void name##_memo_tdrop_(memo_i_tnode_t *n_, uint32_t how_); \
     storage memo_t name##_memo = MEMO_I_INIT_F_(MEMO_I_F_THREAD, NULL, NULL, NULL, __VA_ARGS__); \
-    storage MEMO_I_UNUSED int name(MEMO_I_UNQUAL(T) *out) \
+    storage int name(MEMO_I_UNQUAL(T) *out) \
     { \
+        int err_; \
         if (MEMO_I_LIKELY(out != NULL && memo_i_atomic_load_relaxed(&name##_memo_tls_.node.ready))) { \
             memcpy(out, &name##_memo_tls_.value, sizeof *out); \
             return 0; \
         } \
         if (!out) \
             return memo_i_fail_(EINVAL); \
-        int err_ = memo_i_tget_(&name##_memo, &name##_memo_tls_.node, name##_memo_tbuild_, \
-                                name##_memo_tdrop_); \
+        err_ = memo_i_tget_(&name##_memo, &name##_memo_tls_.node, name##_memo_tbuild_, \
+                            name##_memo_tdrop_); \
         if (!err_) \
             memcpy(out, &name##_memo_tls_.value, sizeof *out); \
         return err_; \
     } \
-    storage MEMO_I_UNUSED int name##_reset(void) \
+    storage int name##_reset(void) \
     { \
         return memo_i_treset_(&name##_memo_tls_.node); \
+    } \
+    static void name##_memo_tdrop_(memo_i_tnode_t *n_, uint32_t how_) \
+    { \
+        void (*typed_)(T) = dtor; /* a wrong type fails to compile (above) */ \
+        MEMO_I_LOCAL_(MEMO_I_UNQUAL(T), v_); \
+        MEMO_I_CLEAR_(v_); \
+        (void)name; /* the getter and name_reset count as used (see MEMO_I_MEMOIZE_AS_) */ \
+        (void)name##_reset; \
+        memcpy(&v_, MEMO_I_TVALUE_AT_(name##_memo_tls_t, n_), sizeof v_); \
+        if (how_ == MEMO_I_FORGET) { \
+            if (n_->cell->forget) \
+                n_->cell->forget(n_->cell->arg, (void *)&v_); \
+        } else if (typed_) { \
+            typed_(v_); \
+        } \
     } \
     typedef int name##_memo_semicolon_
 
@@ -4181,6 +4353,10 @@ static MEMO_I_TYPED_COLD_ void memo_i_value_slow_(memo_t *m, _Atomic(uintptr_t) 
 
 #ifdef __cplusplus
 } /* extern "C" */
+#endif
+
+#ifdef MEMO_I_DIAG_PUSHED_
+#pragma GCC diagnostic pop
 #endif
 
 #endif /* MEMO_H */

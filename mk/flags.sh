@@ -33,7 +33,7 @@ mk_matrix() { # section
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for k in "${mk_names[@]}"; do printf '%-12s %s\n' "$k" "${!k}"; done
   echo "CC           $CC"
-  for sec in unit stress header liveness fuzz; do
+  for sec in unit stress header strict liveness fuzz; do
     echo "== $sec"
     mk_matrix "$sec" | while IFS='|' read -r name cc flags bits; do
       printf '   %-24s %-6s %2s  %s\n' "$name" "$cc" "$bits" "$flags"

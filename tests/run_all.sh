@@ -215,6 +215,63 @@ $CC -std=c11 -I"$INC" -c "$B/header_only.c" -o "$B/header_only.o"
 if ! nm -g --defined-only "$B/header_only.o" | grep -v ' main$' | grep -qvE ' [VW] memo_i_[a-z_]+_v[0-9]+_$'; then record "no-exported-symbols" 0 1
 else echo "[header] exports symbols:"; nm -g --defined-only "$B/header_only.o"; record "no-exported-symbols" 1 1; fi
 
+# A strict user's program: tests/strict/uses_all.c (every public macro and
+# function) built as mk/matrix.conf's "strict" rows say -- gcc and clang in
+# gnu99 .. c2x with $(WARN_USER), clang -Weverything, -m32, musl, no futex,
+# NDEBUG -- and run.  Not one diagnostic is allowed (an empty build log), from
+# the header or from what MEMOIZE & co. expand to on the user's lines.  Then
+# tests/strict/old_glibc.c (no pthread_cond_clockwait: MEMO_NO_FUTEX's
+# CLOCK_REALTIME deadline, which gnu99 could not compile) in gnu99 and c11,
+# built and run; and -std=c99, which memo.h must refuse with its #error.
+st_ok=0; st_all=0; st_names=(); st_pids=(); declare -A st_m32=()
+mapfile -t st_cfgs < <(mk_matrix strict)
+for sc in "${st_cfgs[@]}"; do
+  IFS='|' read -r sname cc flags bits <<<"$sc"
+  if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "[strict] $sname SKIPPED: $cc missing (musl-gcc: apt-get install -y musl-tools)"; skipped=$((skipped + 1)); continue
+  fi
+  if [ "$bits" = 32 ]; then
+    if [ -z "${st_m32[$cc]+x}" ]; then
+      if $cc -m32 -c "$B/header_only.c" -I"$INC" -o "$B/header_only.o" 2>/dev/null; then st_m32[$cc]=1; else st_m32[$cc]=0; fi
+    fi
+    if [ "${st_m32[$cc]}" = 0 ]; then echo "[strict] $sname SKIPPED: $cc -m32 has no 32-bit C headers (gcc-multilib)"; skipped=$((skipped + 1)); continue; fi
+  fi
+  # shellcheck disable=SC2086
+  $cc $flags -I"$INC" tests/strict/uses_all.c -o "$B/strict-$sname" -pthread >"$B/strict-$sname.log" 2>&1 &
+  st_pids+=($!); st_names+=("$sname|$cc|$flags|$bits")
+done
+og_warn=("gcc|$WARN_USER_GCC" "clang|$WARN_USER")
+for og in "${og_warn[@]}"; do
+  for std in gnu99 c11; do
+    cc=${og%%|*}; sname="old-glibc-$cc-$std"
+    # shellcheck disable=SC2086
+    $cc -std=$std -O2 -DMEMO_NO_FUTEX ${og#*|} -I"$INC" tests/strict/old_glibc.c -o "$B/strict-$sname" -pthread >"$B/strict-$sname.log" 2>&1 &
+    st_pids+=($!); st_names+=("$sname|$cc|-std=$std -O2 -DMEMO_NO_FUTEX (WARN_USER)|64")
+  done
+done
+i=0
+for row in "${st_names[@]}"; do
+  IFS='|' read -r sname cc flags bits <<<"$row"
+  st_all=$((st_all + 1)); exe="$B/strict-$sname"
+  if ! wait "${st_pids[i++]}" || [ -s "$exe.log" ]; then
+    echo "[strict] $sname: $cc $flags: $( [ -s "$exe.log" ] && echo "DIAGNOSTICS" || echo "BUILD FAILED")"; head -20 "$exe.log" | sed 's/^/    /'
+    record "strict $sname" 1 1; continue
+  fi
+  out=$(timeout 60 "$exe" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ "$bits" = 32 ] && command -v qemu-i386 >/dev/null 2>&1; then out=$(timeout 60 qemu-i386 "$exe" 2>&1); rc=$?; fi
+  if [ $rc -eq 0 ]; then record "strict $sname" 0 1; st_ok=$((st_ok + 1))
+  else echo "[strict] $sname: $cc $flags: built clean, but the run FAILED (rc=$rc)"; printf '%s\n' "$out" | tail -5; record "strict $sname" 1 1; fi
+done
+for cc in gcc clang; do
+  st_all=$((st_all + 1))
+  # shellcheck disable=SC2086
+  if ! $cc -std=c99 $WARN -I"$INC" -c tests/strict/uses_all.c -o /dev/null 2>"$B/strict-c99.log" &&
+     [ "$(grep -c 'error:' "$B/strict-c99.log")" = 1 ] && grep -q 'memo.h needs C11' "$B/strict-c99.log"; then
+    record "strict c99 refused $cc" 0 1; st_ok=$((st_ok + 1))
+  else echo "[strict] $cc -std=c99: not refused by memo.h's #error alone"; head -10 "$B/strict-c99.log"; record "strict c99 refused $cc" 1 1; fi
+done
+echo "[strict] $st_ok/$st_all strict builds with no diagnostic, run: uses_all.c x gcc, clang in gnu99 gnu11 c11 c17 c2x (WARN_USER), clang -Weverything, -m32, musl, no futex, NDEBUG; old_glibc.c (no clockwait) gnu99, c11; -std=c99 refused (#error)"
+
 # C++: tests/cxx_smoke.cpp in every standard memo.h supports, g++ and clang++
 # (C++23 includes <stdatomic.h>, C++11-20 get memo.h's std::atomic mapping)
 cxx_ok=0; cxx_all=()
@@ -240,18 +297,22 @@ else printf '%s\n' "$out" | tail -40; record "fuzz replay" 1 1; fi
 if out=$(bash tests/docs_check.sh 2>&1); then echo "[docs] $(printf '%s\n' "$out" | tail -1)"; record "docs check" 0 1
 else printf '%s\n' "$out" | tail -20; record "docs check" 1 1; fi
 
-# Type checking of the generators: each of these must fail to compile.
+# Type checking of the generators: each of these must fail to compile, with
+# the test flags and without -Werror too (a wrong constructor type is a
+# static assertion, not a warning).
 cf_ok=0; cf_all=0
 for f in tests/compile_fail/*.c; do
   for cc in gcc clang; do
-    cf_all=$((cf_all + 1))
-    # shellcheck disable=SC2086
-    if $cc -std=c11 $WARN -I"$INC" -c "$f" -o /dev/null 2>/dev/null; then
-      echo "[compile_fail] $cc $f: compiled, but must not"; record "compile_fail $f" 1 1
-    else record "compile_fail $f" 0 1; cf_ok=$((cf_ok + 1)); fi
+    for w in "$WARN" "${WARN//-Werror/}"; do
+      cf_all=$((cf_all + 1))
+      # shellcheck disable=SC2086
+      if $cc -std=c11 $w -I"$INC" -c "$f" -o /dev/null 2>/dev/null; then
+        echo "[compile_fail] $cc $w $f: compiled, but must not"; record "compile_fail $f $cc $w" 1 1
+      else record "compile_fail $f" 0 1; cf_ok=$((cf_ok + 1)); fi
+    done
   done
 done
-echo "[compile_fail] $cf_ok/$cf_all rejected as they must be (gcc, clang)"
+echo "[compile_fail] $cf_ok/$cf_all rejected as they must be (gcc, clang; with and without -Werror)"
 
 # The C Lambda runtime (examples/lambda) against a hostile fake Runtime API on
 # 127.0.0.1: dot-segment and malformed request ids, trickled, stalled, reset
