@@ -1980,8 +1980,11 @@ static void fz_life_predict(const fz_rec_t *r, fz_lexp_t *x)
          * promise; 0.2.0 first left failures_in_row there, found here) */
         if (t->phase == TP_READY && !t->val->held)
             x->disp = t->val;
-        t->row = 0;
-        t->retry_at = 0;
+        if (t->phase != TP_EMPTY) { /* an EMPTY cell is left alone: its row
+                                       stays (as the main cell's, input 29) */
+            t->row = 0;
+            t->retry_at = 0;
+        }
         t->phase = TP_EMPTY;
         t->val = NULL;
         t->failcur = 0;
