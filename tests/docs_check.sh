@@ -5,8 +5,9 @@
 #      internal memo_i_* / MEMO_I_*) appears in docs/API.md;
 #   3. no "planned"/"later version" promise is left about what is built;
 #   4. every atomic operation goes through a wrapper;
-#   5. code that docs/LIFETIMES.md quotes from an example (a ```c block right
-#      after a "<!-- quote: FILE -->" line) is in FILE verbatim;
+#   5. code that docs/LIFETIMES.md and docs/TESTING.md quote from an example
+#      (a ```c block right after a "<!-- quote: FILE -->" line) is in FILE
+#      verbatim.
 #   6. README.md's Quick start compiles and links against include/memo.h and
 #      libpq (its first ```c block, and with its second, the MEMOIZE_THREAD
 #      line, in place of the MEMOIZE line), and with DATABASE_URL unset each
@@ -47,8 +48,8 @@ raw=$(sed -e '/^#ifndef MEMO_I_ATOMICS_DEFINED$/,/^#endif$/d' \
           -e '/^#if !defined(MEMO_I_ATOMICS_DEFINED) && defined(MEMO_I_CXX_ATOMICS)$/,/^#endif$/d' "$H" | grep -vE '^[[:space:]]*(\*|/\*|//)' |
       grep -nE '\batomic_(load|store|exchange|compare_exchange|fetch_|thread_fence)[a-z_]*\(' || true)
 if [ -z "$raw" ]; then ok; else bad "atomic operations outside the wrappers:"; printf '%s\n' "$raw" | head -5; fi
-# code quoted in the lifetimes guide is the examples' code, verbatim
-G=docs/LIFETIMES.md
+# code quoted in the guides is the examples' code, verbatim
+for G in docs/LIFETIMES.md docs/TESTING.md; do
 if [ -f "$G" ]; then
   qdir=$(mktemp -d) || exit 2
   awk -v d="$qdir" '
@@ -67,7 +68,9 @@ if [ -f "$G" ]; then
   done
   rm -rf "$qdir"
   if [ "$nq" -gt 0 ]; then ok; else bad "$G: no quoted block found"; fi
+else bad "$G is missing"
 fi
+done
 # the README's Quick start is C that compiles, and runs without DATABASE_URL
 qs_check() {
   local d cc=${CC:-gcc} pq_inc flags

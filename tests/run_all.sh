@@ -37,6 +37,7 @@ suites=(
   "thread|tests/typed/test_thread.c tests/typed/tu_thread_def.c tests/typed/tu_thread_use.c"
   "nongnu|tests/test_nongnu.c"
   "lifetimes|tests/test_lifetimes.c"
+  "errors|tests/test_errors.c"
 )
 
 record() { # name ok(0/1) count
@@ -296,6 +297,23 @@ else printf '%s\n' "$out" | tail -40; record "fuzz replay" 1 1; fi
 # header's ERRORS block, every public name is in docs/API.md.
 if out=$(bash tests/docs_check.sh 2>&1); then echo "[docs] $(printf '%s\n' "$out" | tail -1)"; record "docs check" 0 1
 else printf '%s\n' "$out" | tail -20; record "docs check" 1 1; fi
+
+# The examples of docs/TESTING.md (examples/testing: cmocka programs that test
+# code using memo -- a fake injected with memo_set, "built once" under threads,
+# a failing connect's retries, backoff and message), built by
+# examples/build.sh and run plain, under TSan and under ASan+UBSan.
+et_out=$(MEMO_INCLUDE=$INC EXAMPLES_OUT=$B/examples bash examples/testing/run.sh 2>&1); et_rc=$?
+et_sum=$(printf '%s\n' "$et_out" | sed -n 's/^testing examples: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+read -r et_p et_f <<<"${et_sum:-0 1}"
+[ "$et_rc" != 0 ] && [ "$et_f" = 0 ] && et_f=1
+if [ "$et_f" = 0 ]; then echo "[examples/testing] $et_p passed (3 programs x plain, TSan, ASan+UBSan)"
+else printf '%s\n' "$et_out" | grep -v ': [0-9]* passed$' | tail -40; fi
+record "examples/testing" 0 "$et_p"
+if [ "$et_f" != 0 ]; then
+  read -ra et_names <<<"$(printf '%s\n' "$et_out" | sed -n 's/^\[examples\/testing\] \([^ ]*\) (\([a-z]*\)): .*FAILED.*/examples\/testing\/\1(\2)/p' | tr '\n' ' ')"
+  [ ${#et_names[@]} -gt 0 ] || et_names=("examples/testing(rc=$et_rc)")
+  failed=$((failed + et_f)); failures+=("${et_names[@]}")
+fi
 
 # Type checking of the generators: each of these must fail to compile, with
 # the test flags and without -Werror too (a wrong constructor type is a
