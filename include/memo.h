@@ -169,7 +169,8 @@
  *   shared libraries built from this header version); each cell as by
  *   memo_reset.  A cell that holds a value is listed there by address: reset
  *   a cell before its memory is freed (a cell freed while it holds a value
- *   leaks that value; the registry recognises the stale entry by number, but
+ *   leaks that value, and one whose last failure carried a memo_failf
+ *   message leaks that message's small record; the registry recognises the stale entry by number, but
  *   reads the cell's old memory to do so, which must still be mapped).
  *   A shared library that uses memo must stay loaded while its cells hold
  *   values or its threads hold per-thread values (link it with -z nodelete,
@@ -2309,6 +2310,8 @@ static MEMO_I_TLS memo_i_tls_t memo_i_tls_v2_;
 
 typedef struct memo_i_msg {
     uint32_t gen;                    /* the failure record's generation */
+    int origin;                      /* MEMO_FROM_CTOR, or MEMO_FROM_MEMO (MEMO_ENOVALUE) */
+    int has_text;
     char text[MEMO_MESSAGE_MAX];
 } memo_i_msg_t;
 
@@ -2334,27 +2337,37 @@ static MEMO_I_NOINLINE void memo_i_note_ctor_(memo_t *m, int err, uint32_t gen)
 {
     memo_i_tls_t *t = &memo_i_tls_v2_;
     t->code = err;
-    t->origin = MEMO_FROM_CTOR;
+    /* MEMO_ENOVALUE is memo's (a constructor that returned 0 and no value);
+     * a constructor that returns ENODATA itself is reported as memo's to
+     * its waiters too (its own caller is told MEMO_FROM_CTOR). */
+    t->origin = err == MEMO_ENOVALUE ? MEMO_FROM_MEMO : MEMO_FROM_CTOR;
     t->has_msg = 0;
     memo_i_rlock_(m);
     if (m->msg_ && m->msg_->gen == (gen & 0x1fffffffu)) {
-        memcpy(t->msg, m->msg_->text, MEMO_MESSAGE_MAX);
-        t->has_msg = 1;
+        t->origin = m->msg_->origin;
+        if (m->msg_->has_text) {
+            memcpy(t->msg, m->msg_->text, MEMO_MESSAGE_MAX);
+            t->has_msg = 1;
+        }
     }
     memo_i_runlock_(m);
 }
 
 /* The owner of a failed attempt (generation gen) keeps its message -- the
- * constructor's memo_failf, taken from the pending slot -- as the cell's
- * last message (or none); returns it (the thread's copy) or NULL. */
-static MEMO_I_NOINLINE const char *memo_i_keep_msg_(memo_t *m, uint32_t gen)
+ * constructor's memo_failf, taken from the pending slot -- and its origin as
+ * the cell's last failure record (or none); returns the thread's own copy of
+ * the message (never the record, which the next failure frees) or NULL. */
+static MEMO_I_NOINLINE const char *memo_i_keep_msg_(memo_t *m, uint32_t gen, int origin)
 {
     memo_i_tls_t *t = &memo_i_tls_v2_;
     memo_i_msg_t *rec = NULL;
-    if (t->pending_set) {
+    const int had = t->pending_set;
+    if (had) {
         rec = (memo_i_msg_t *)MEMO_MALLOC(sizeof *rec);
         if (rec) {
             rec->gen = gen & 0x1fffffffu;
+            rec->origin = origin;
+            rec->has_text = had;
             memcpy(rec->text, t->pending, MEMO_MESSAGE_MAX);
         }
     }
@@ -2364,7 +2377,17 @@ static MEMO_I_NOINLINE const char *memo_i_keep_msg_(memo_t *m, uint32_t gen)
     m->msg_ = rec;
     memo_i_runlock_(m);
     MEMO_FREE(old);
-    return rec ? rec->text : NULL;
+    return had ? t->pending : NULL;
+}
+
+/* A reset (or sweep) forgets the last failure's message record. */
+static inline void memo_i_drop_msg_(memo_t *m)
+{
+    memo_i_rlock_(m);
+    memo_i_msg_t *old = m->msg_;
+    m->msg_ = NULL;
+    memo_i_runlock_(m);
+    MEMO_FREE(old);
 }
 
 static inline memo_error_t memo_last_error(void)
@@ -2642,7 +2665,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     }
     memo_i_count_(&m->failures_);
     /* the attempt's message (memo_failf), kept for its waiters and stats */
-    const char *msg = memo_i_keep_msg_(m, MEMO_I_GEN(MEMO_I_NEXT(busy, MEMO_I_FAILED)));
+    const char *msg = memo_i_keep_msg_(m, MEMO_I_GEN(MEMO_I_NEXT(busy, MEMO_I_FAILED)), origin);
     memo_i_note_(err, origin, msg);
     if (old) {
         /* relaxed: our own cell's expiry */
@@ -3025,6 +3048,7 @@ static inline int memo_i_drop_(memo_t *m, int cs, uint64_t seq, uint32_t how)
     memo_i_retired_t *rec = NULL; /* for a value we detach; allocated first
                                      so that no failure can follow the detach */
     int rc;
+    memo_i_drop_msg_(m); /* the failure it explained is forgotten too */
     for (;;) {
         /* acquire: as in memo_i_get_slow_. */
         uint32_t s = memo_i_atomic_load_acquire(&m->state_);
@@ -3308,7 +3332,7 @@ static inline memo_stats_t memo_stats(const memo_t *m)
     st.last_error = (int)(uint32_t)f;
     st.last_ctor_ns = memo_i_atomic_load_relaxed(&w->last_ns_);
     memo_i_rlock_(w);
-    if (w->msg_)
+    if (w->msg_ && w->msg_->has_text)
         memcpy(st.last_message, w->msg_->text, MEMO_MESSAGE_MAX);
     memo_i_runlock_(w);
     return st;
@@ -3616,6 +3640,8 @@ typedef struct memo_i_tnode {
     uint32_t nfail;                /* consecutive failures, this thread */
     int last_err;                  /* the last failure's error */
     uint64_t retry_at;             /* MEMO_NOW_NS() before which calls fail fast */
+    int has_msg;                   /* the last failure's message (memo_failf) */
+    char msg[MEMO_MESSAGE_MAX];
 } memo_i_tnode_t;
 
 static inline int memo_i_treset_(memo_i_tnode_t *n);
@@ -3712,7 +3738,9 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     if (n->nfail && m->retry_min_ms && MEMO_NOW_NS() < n->retry_at) {
         err = n->last_err; /* within this thread's backoff window */
         origin = MEMO_FROM_CTOR;
-        tls->pending_set = 0;
+        tls->pending_set = n->has_msg;
+        if (n->has_msg)
+            memcpy(tls->pending, n->msg, MEMO_MESSAGE_MAX);
         memo_i_event_(m, MEMO_EV_BACKOFF, err, NULL, 0);
         goto out;
     }
@@ -3769,8 +3797,12 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     {
         /* the message (memo_failf) for memo_stats of the shared cell */
         int had = tls->pending_set;
-        const char *msg = memo_i_keep_msg_(m, MEMO_I_FAIL_NONE); /* clears pending_set */
+        const char *msg = memo_i_keep_msg_(m, MEMO_I_FAIL_NONE, MEMO_FROM_CTOR); /* clears pending_set */
         tls->pending_set = had;
+        /* this thread's own copy, for its refusals inside the backoff window */
+        n->has_msg = had;
+        if (had)
+            memcpy(n->msg, tls->pending, MEMO_MESSAGE_MAX);
         memo_i_event_(m, MEMO_EV_FAILURE, err, msg, t1 - t0);
     }
 out:

@@ -32,10 +32,10 @@
  * value destroyed twice or destroyed when it must not be is seen directly.
  * memo_shutdown / memo_forget_all act on every cell of the program: every
  * test leaves its cells without a value.  Cells that may get a message are
- * static (the message record stays reachable: see test_DEFECT_message_
+ * static (the message record stays reachable: see test_message_
  * record_outlives_reset).
  *
- * Tests named test_DEFECT_* show a defect of include/memo.h: they fail until
+ * Tests named test_* show a defect of include/memo.h: they fail until
  * memo.h is fixed; each says what it expects, what happens and where.
  * tests/errors_mutants.py builds this suite against mutated copies of memo.h
  * (origin always memo's, message not copied to waiters, observer never
@@ -2000,7 +2000,7 @@ static void d1_hook(const memo_event_t *ev)
     }
     snprintf(d1_text, sizeof d1_text, "%s", ev->message);
 }
-static void test_DEFECT_observer_failure_message_freed_during_call(void **state)
+static void test_observer_failure_message_freed_during_call(void **state)
 {
     (void)state;
     static fx_t f;
@@ -2059,7 +2059,7 @@ static void d1t_hook(const memo_event_t *ev)
     }
     snprintf(d1t_text, sizeof d1t_text, "%s", ev->message);
 }
-static void test_DEFECT_thread_observer_failure_message_freed_during_call(void **state)
+static void test_thread_observer_failure_message_freed_during_call(void **state)
 {
     (void)state;
     tconn_t *c;
@@ -2094,7 +2094,7 @@ static void test_DEFECT_thread_observer_failure_message_freed_during_call(void *
  * as a definite leak.  Expected: after memo_reset nothing memo allocated for
  * the cell is left (memo_stats' last_message would then read "" after a
  * reset, as last_error is the one thing a reset keeps). */
-static void test_DEFECT_message_record_outlives_reset(void **state)
+static void test_message_record_outlives_reset(void **state)
 {
     (void)state;
     static fx_t f;
@@ -2123,7 +2123,7 @@ static void test_DEFECT_message_record_outlives_reset(void **state)
  * fail_ through memo_i_cerr_ (2751, 2790; a TTL refusal at 2666), and fail_
  * keeps the code only, not the origin (a constructor may return ENODATA
  * itself, so the code cannot tell).  Expected: MEMO_FROM_MEMO for them too. */
-static void test_DEFECT_enovalue_origin_for_waiters_and_refusals(void **state)
+static void test_enovalue_origin_for_waiters_and_refusals(void **state)
 {
     (void)state;
     static fx_t f;
@@ -2161,7 +2161,7 @@ static void test_DEFECT_enovalue_origin_for_waiters_and_refusals(void **state)
  * message (memo_error_t: "the constructor's message for that attempt" --
  * "the failure whose backoff window it fell in").  Expected: the message of
  * this thread's failure. */
-static void test_DEFECT_thread_backoff_refusal_has_no_message(void **state)
+static void test_thread_backoff_refusal_has_no_message(void **state)
 {
     (void)state;
     tconn_t *c;
@@ -2218,11 +2218,11 @@ int main(void)
         T(test_take_returns_value_without_dtor),
         T(test_take_with_lease_held),
         T(test_take_waits_for_construction),
-        T(test_DEFECT_observer_failure_message_freed_during_call),
-        T(test_DEFECT_thread_observer_failure_message_freed_during_call),
-        T(test_DEFECT_message_record_outlives_reset),
-        T(test_DEFECT_enovalue_origin_for_waiters_and_refusals),
-        T(test_DEFECT_thread_backoff_refusal_has_no_message),
+        T(test_observer_failure_message_freed_during_call),
+        T(test_thread_observer_failure_message_freed_during_call),
+        T(test_message_record_outlives_reset),
+        T(test_enovalue_origin_for_waiters_and_refusals),
+        T(test_thread_backoff_refusal_has_no_message),
     };
 #undef T
     return mt_run_tests("memo_errors", tests);
