@@ -2545,6 +2545,36 @@ static inline int memo_i_servable_(memo_t *m, uint64_t now, uint64_t exp)
     return !m->max_stale_ms || now - exp < (uint64_t)m->max_stale_ms * 1000000u;
 }
 
+/* The backoff window after the row-th failure in a row: retry_min_ms,
+ * doubling per failure up to retry_max_ms (0 or less: no doubling). */
+static inline uint64_t memo_i_window_ms_(const memo_t *m, uint32_t row)
+{
+    uint64_t win = m->retry_min_ms;
+    uint64_t max = m->retry_max_ms > m->retry_min_ms ? m->retry_max_ms : m->retry_min_ms;
+    for (uint32_t i = 1; i < row && win < max; i++)
+        win *= 2;
+    return win > max ? max : win;
+}
+
+/* The owner (BUSY, the cell listed) makes v the cell's value: a TTL cell's
+ * in tval_ with its expiry, any other's in slot_.  Readers see it once the
+ * busy period ends READY, or at once through the release store. */
+static inline void memo_i_publish_(memo_t *m, void *v)
+{
+    if (m->ttl_ms) {
+        /* relaxed: published by the release store of tval_ below; a
+         * reader that loads this value reads this expiry or a later one
+         * (a later refresh's: it may serve this value a moment longer). */
+        memo_i_atomic_store_relaxed(&m->exp_ns_, MEMO_TTL_NOW_NS() + (uint64_t)m->ttl_ms * 1000000u);
+        /* release: as slot_ below, for TTL cells' readers (tval_). */
+        memo_i_atomic_store_release(&m->tval_, v);
+    } else {
+        /* release: pairs with the acquire loads of slot_ on the fast path;
+         * the value's contents happen-before any use of v by a reader. */
+        memo_i_atomic_store_release(&m->slot_, v);
+    }
+}
+
 static inline void memo_i_dispose_(memo_t *m, void *v, uint32_t how);
 static inline int memo_i_detach_(memo_t *m, void *v, memo_i_retired_t *rec, uint32_t how);
 
@@ -2630,19 +2660,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
          * since its first construction stay newer than it (shutdown order). */
         if (!old || !m->reg_seq_)
             memo_i_list_(m);
-        if (m->ttl_ms) {
-            /* relaxed: published by the release store of tval_ below; a
-             * reader that loads this value reads this expiry or a later one
-             * (a later refresh's: it may serve this value a moment longer). */
-            memo_i_atomic_store_relaxed(&m->exp_ns_, MEMO_TTL_NOW_NS() + (uint64_t)m->ttl_ms * 1000000u);
-            /* release: as slot_ below, for TTL cells' readers (tval_). */
-            memo_i_atomic_store_release(&m->tval_, v);
-        } else {
-            /* release: pairs with the acquire loads of slot_ on the fast
-             * path; the value's contents happen-before any use of v by a
-             * reader. */
-            memo_i_atomic_store_release(&m->slot_, v);
-        }
+        memo_i_publish_(m, v);
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         memo_i_event_(m, MEMO_EV_SUCCESS, 0, NULL, t1 - t0);
         if (drop_now) {
@@ -2655,13 +2673,7 @@ static MEMO_I_NOINLINE memo_i_res_t memo_i_construct_(memo_t *m, uint32_t busy, 
     /* relaxed (all): published by the release in memo_i_end_busy_. */
     uint32_t row = memo_i_atomic_fetch_add_relaxed(&m->nfail_row_, 1) + 1;
     if (m->retry_min_ms) {
-        uint64_t win = m->retry_min_ms;
-        uint64_t max = m->retry_max_ms > m->retry_min_ms ? m->retry_max_ms : m->retry_min_ms;
-        for (uint32_t i = 1; i < row && win < max; i++)
-            win *= 2;
-        if (win > max)
-            win = max;
-        memo_i_atomic_store_relaxed(&m->retry_at_, t1 + win * 1000000u);
+        memo_i_atomic_store_relaxed(&m->retry_at_, t1 + memo_i_window_ms_(m, row) * 1000000u);
     }
     memo_i_count_(&m->failures_);
     /* the attempt's message (memo_failf), kept for its waiters and stats */
@@ -3374,12 +3386,7 @@ static inline int memo_set(memo_t *m, void *value)
         memo_i_atomic_store_relaxed(&m->nfail_row_, 0);
         memo_i_atomic_store_relaxed(&m->retry_at_, 0);
         memo_i_list_(m);
-        if (m->ttl_ms) {
-            memo_i_atomic_store_relaxed(&m->exp_ns_, MEMO_TTL_NOW_NS() + (uint64_t)m->ttl_ms * 1000000u);
-            memo_i_atomic_store_release(&m->tval_, value); /* release: as construct's */
-        } else {
-            memo_i_atomic_store_release(&m->slot_, value); /* release: as construct's */
-        }
+        memo_i_publish_(m, value);
         memo_i_end_busy_(m, MEMO_I_NEXT(busy, MEMO_I_READY));
         rc = 0;
         break;
@@ -3783,11 +3790,7 @@ static MEMO_I_TYPED_COLD_ int memo_i_tget_(memo_t *m, memo_i_tnode_t *n, int (*b
     n->last_err = err;
     n->nfail++;
     if (m->retry_min_ms) {
-        uint64_t win = m->retry_min_ms;
-        uint64_t max = m->retry_max_ms > m->retry_min_ms ? m->retry_max_ms : m->retry_min_ms;
-        for (uint32_t i = 1; i < n->nfail && win < max; i++)
-            win *= 2;
-        n->retry_at = t1 + (win > max ? max : win) * 1000000u;
+        n->retry_at = t1 + memo_i_window_ms_(m, n->nfail) * 1000000u;
     }
     /* relaxed (stats) */
     memo_i_atomic_store_relaxed(&m->fail_, ((uint64_t)MEMO_I_FAIL_NONE << 32) | (uint32_t)err);
